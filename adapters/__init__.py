@@ -1,0 +1,1 @@
+"""Platform adapters: translate chat payloads to neutral events and neutral replies to messages."""

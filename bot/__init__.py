@@ -1,0 +1,1 @@
+"""digestbot core: commits in, analyses and digests out; no platform code here."""

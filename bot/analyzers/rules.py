@@ -1,0 +1,196 @@
+"""The offline rules analyzer: deterministic severity, type, summary and scope from commit metadata."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.analyzers.hints import recommendations_for, risks_for
+from bot.config import RulesConfig
+from bot.files import FileKind, component, file_kind
+from bot.i18n import text
+from bot.models import (
+    AnalyzerIdentity,
+    BudgetedDiff,
+    Commit,
+    CommitAnalysis,
+    Severity,
+)
+
+RULES_IDENTITY = AnalyzerIdentity(name="rules", prompt_version="rules-1", model="")
+_TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(?:-by|-id|-Id|-ID| by)?: .+$")
+_KNOWN_TRAILERS = re.compile(
+    r"^(signed-off-by|co-authored-by|reviewed-by|acked-by|tested-by|reported-by|helped-by|"
+    r"suggested-by|change-id|cc|fixes|closes|refs|see-also|bug|issue):",
+    re.IGNORECASE,
+)
+_KIND_PRIORITY = (FileKind.CODE, FileKind.CONFIG, FileKind.TEST, FileKind.DOCS, FileKind.OTHER)
+_SUMMARY_LIMIT = 420
+_SCOPE_LIMIT = 6
+
+_WORDS = {
+    "zh": {"lines": "改动 {n} 行", "files": "{n} 个文件", "kind": "以{kind}为主",
+           "none": "无前缀", "code": "代码", "config": "配置", "test": "测试", "docs": "文档",
+           "other": "其他文件", "high": "高", "medium": "中", "low": "低",
+           "touch": "涉及 {where} 中 {n} 个文件（+{add}/−{dele}）。"},
+    "en": {"lines": "{n} lines", "files": "{n} files", "kind": "mostly {kind}",
+           "none": "no prefix", "code": "code", "config": "config", "test": "tests",
+           "docs": "docs", "other": "other files", "high": "high", "medium": "medium",
+           "low": "low", "touch": "Touches {n} files in {where} (+{add}/−{dele})."},
+}
+
+
+@dataclass(frozen=True)
+class Score:
+    """A rules score with the weights that fired."""
+
+    total: int
+    parts: tuple[tuple[str, int], ...]
+
+
+class RulesAnalyzer:
+    """Scores a commit the way the earlier tool did; a fallback and a prior for the model."""
+
+    identity = RULES_IDENTITY
+
+    def __init__(self, config: RulesConfig) -> None:
+        self._config = config
+
+    async def analyze(self, commit: Commit, diff: BudgetedDiff, language: str) -> CommitAnalysis:
+        """Analyze a commit from its metadata alone (the diff text is not read)."""
+        return self.analyze_now(commit, language)
+
+    def analyze_now(self, commit: Commit, language: str) -> CommitAnalysis:
+        """The synchronous analysis, also used as the model's prior and fallback."""
+        score = self.score(commit, language)
+        severity = self.severity_of(score.total)
+        depth = severity is not Severity.LOW
+        return CommitAnalysis(
+            sha=commit.sha,
+            change_type=change_type(commit),
+            severity=severity,
+            severity_reason=self._reason(score, severity, language),
+            summary=summarize(commit, language),
+            impact_scope=impact_scope(commit, language),
+            analyzer=RULES_IDENTITY,
+            language=language,
+            risks=risks_for(commit, language) if depth else (),
+            recommendations=recommendations_for(commit, language) if depth else (),
+        )
+
+    def score(self, commit: Commit, language: str) -> Score:
+        """The four weights of the reference rules, named."""
+        words = _WORDS[language]
+        conventional = commit.conventional
+        ctype = conventional.type if conventional.type in self._config.type_weights else None
+        type_part = (ctype, self._config.type_weights[ctype]) if ctype else (
+            words["none"], self._config.no_prefix_weight)
+        lines = commit.additions + commit.deletions
+        kind = dominant_kind(commit)
+        parts = (
+            type_part,
+            (words["lines"].format(n=lines), _step(lines, self._config.line_steps)),
+            (words["kind"].format(kind=words[kind.value]), self._config.kind_weights.get(
+                kind.value, 0)),
+            (words["files"].format(n=len(commit.files)), _step(len(commit.files),
+                                                               self._config.file_steps)),
+        )
+        return Score(sum(w for _, w in parts), parts)
+
+    def severity_of(self, total: int) -> Severity:
+        """Thresholds: high ≥ high, medium ≥ medium, else low."""
+        if total >= self._config.high:
+            return Severity.HIGH
+        if total >= self._config.medium:
+            return Severity.MEDIUM
+        return Severity.LOW
+
+    def _reason(self, score: Score, severity: Severity, language: str) -> str:
+        words = _WORDS[language]
+        fired = " · ".join(f"{name} +{w}" for name, w in score.parts if w)
+        threshold = {Severity.HIGH: f"≥ {self._config.high}",
+                     Severity.MEDIUM: f"≥ {self._config.medium}",
+                     Severity.LOW: f"< {self._config.medium}"}[severity]
+        label = words[severity.value]
+        if language == "zh":
+            return f"{fired} = {score.total}（{label} {threshold}）"
+        return f"{fired} = {score.total} ({label} {threshold})"
+
+
+def _step(value: int, steps: list[tuple[int, int]]) -> int:
+    for above, weight in sorted(steps, reverse=True):
+        if value > above:
+            return weight
+    return 0
+
+
+def dominant_kind(commit: Commit) -> FileKind:
+    """The most common kind among changed files; ties go to the weightier kind."""
+    counts = Counter(file_kind(f.path) for f in commit.files)
+    if not counts:
+        return FileKind.OTHER
+    return max(_KIND_PRIORITY, key=lambda k: (counts[k], -_KIND_PRIORITY.index(k)))
+
+
+def change_type(commit: Commit) -> str:
+    """The conventional type, or one read from the files when the title has none."""
+    ctype = commit.conventional.type
+    if ctype in {"feat", "fix", "perf", "refactor", "test", "docs", "ci", "build", "chore",
+                 "style", "revert"}:
+        return ctype
+    if commit.is_merge:
+        return "merge"
+    kinds = {file_kind(f.path) for f in commit.files}
+    if kinds == {FileKind.DOCS}:
+        return "docs"
+    if kinds == {FileKind.TEST}:
+        return "test"
+    if kinds == {FileKind.CONFIG}:
+        return "ci" if any(".github/" in f.path for f in commit.files) else "chore"
+    return "change"
+
+
+def message_body(commit: Commit) -> str:
+    """The body without trailers (Signed-off-by, Co-authored-by, Change-Id …)."""
+    lines = commit.body.splitlines()
+    while lines and (not lines[-1].strip() or _is_trailer(lines[-1])):
+        lines.pop()
+    return "\n".join(line for line in lines if not _KNOWN_TRAILERS.match(line.strip())).strip()
+
+
+def _is_trailer(line: str) -> bool:
+    stripped = line.strip()
+    return bool(_KNOWN_TRAILERS.match(stripped) or _TRAILER.match(stripped))
+
+
+def summarize(commit: Commit, language: str) -> str:
+    """The title's description and the body's first paragraph, then where it touched."""
+    description = commit.conventional.description or commit.title
+    paragraph = message_body(commit).split("\n\n", 1)[0]
+    paragraph = " ".join(paragraph.split())
+    summary = description.rstrip(".") + "."
+    if paragraph:
+        summary += " " + paragraph
+    if len(summary) > _SUMMARY_LIMIT:
+        summary = summary[: _SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+    where = text(language, "list_sep").join(_components(commit)[:3]) or "—"
+    touch = _WORDS[language]["touch"].format(
+        n=len(commit.files), where=where, add=commit.additions, dele=commit.deletions)
+    return f"{summary} {touch}"
+
+
+def _components(commit: Commit) -> list[str]:
+    counts = Counter(component(f.path) for f in commit.files)
+    return [name for name, _ in counts.most_common()]
+
+
+def impact_scope(commit: Commit, language: str) -> tuple[str, ...]:
+    """The changed components with their file counts, largest first."""
+    counts = Counter(component(f.path) for f in commit.files)
+    scope = [f"{name} ({text(language, 'files_n', n=n)})" if language == "en"
+             else f"{name}（{text(language, 'files_n', n=n)}）"
+             for name, n in counts.most_common(_SCOPE_LIMIT)]
+    if len(counts) > _SCOPE_LIMIT:
+        scope.append("…")
+    return tuple(scope)

@@ -1,0 +1,141 @@
+"""Settings, validated with pydantic: an optional TOML file for behaviour, the environment for secrets."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+DEFAULT_DATABASE_URL = "sqlite:///digestbot.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable cannot be used; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RulesConfig(_Strict):
+    """Weights and thresholds of the offline severity rules (see the reference README)."""
+
+    type_weights: dict[str, int] = Field(default_factory=lambda: {
+        "feat": 8, "fix": 7, "perf": 6, "refactor": 5, "test": 3, "docs": 2, "ci": 2,
+        "chore": 1, "style": 1, "build": 1, "revert": 5,
+    })
+    no_prefix_weight: int = 3
+    # (more than N lines changed, weight), checked from the largest N down.
+    line_steps: list[tuple[int, int]] = Field(default_factory=lambda: [(500, 3), (100, 2),
+                                                                       (50, 1)])
+    kind_weights: dict[str, int] = Field(default_factory=lambda: {
+        "code": 2, "config": 1, "test": 1, "docs": 0, "other": 0,
+    })
+    # (more than N files changed, weight): > 5 → 2, 3–5 → 1.
+    file_steps: list[tuple[int, int]] = Field(default_factory=lambda: [(5, 2), (2, 1)])
+    high: int = 10
+    medium: int = 6
+
+
+class BudgetConfig(_Strict):
+    """How many estimated tokens of diff a model sees per commit."""
+
+    tokens_per_commit: int = Field(default=6000, ge=200)
+
+
+class FilterConfig(_Strict):
+    """Which commits a digest leaves out."""
+
+    skip_merges: bool = False
+    exclude_authors: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+
+
+class ModelConfig(_Strict):
+    """The OpenAI-compatible model; the key comes from the environment only."""
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    response_format: str = Field(default="json_schema", pattern="^(json_schema|json_object)$")
+    prompt_price_per_million: float | None = None
+    completion_price_per_million: float | None = None
+
+    @property
+    def configured(self) -> bool:
+        """True when a key is set, so the model can be used."""
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+
+class GitHubConfig(_Strict):
+    """PyGithub access; both optional (public repositories work without a token)."""
+
+    token: SecretStr | None = None
+    api_url: str = "https://api.github.com"
+    max_rate_limit_wait_seconds: float = 90.0
+
+
+class Settings(_Strict):
+    """Everything the core needs, loaded once and passed down."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    github: GitHubConfig = Field(default_factory=GitHubConfig)
+
+
+_ENV_KEYS = {
+    "DATABASE_URL": ("database_url",),
+    "OPENAI_API_KEY": ("model", "api_key"),
+    "OPENAI_BASE_URL": ("model", "base_url"),
+    "DIGESTBOT_MODEL": ("model", "model"),
+    "GITHUB_TOKEN": ("github", "token"),
+    "GITHUB_API_URL": ("github", "api_url"),
+}
+
+
+def load_settings(env: Mapping[str, str], path: Path | None = None) -> Settings:
+    """Merge a TOML file (behaviour) with the environment (secrets and endpoints)."""
+    raw: dict[str, object] = _read_toml(path) if path else {}
+    for var, keys in _ENV_KEYS.items():
+        value = env.get(var)
+        if value:
+            _set_nested(raw, keys, value)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _set_nested(raw: dict[str, object], keys: tuple[str, ...], value: str) -> None:
+    node = raw
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{key} must be a table")
+        node = child
+    node[keys[-1]] = value
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f"{path}: " if path else ""
+    lines = [
+        f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    ]
+    return "invalid configuration:\n  " + "\n  ".join(lines)

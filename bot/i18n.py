@@ -1,0 +1,82 @@
+"""Labels in Chinese (as in the reference report) and English; one table per language."""
+
+from __future__ import annotations
+
+from bot.models import Severity
+
+LANGUAGES = ("zh", "en")
+
+CHANGE_TYPES: dict[str, dict[str, str]] = {
+    "zh": {
+        "feat": "功能增强", "fix": "Bug修复", "perf": "性能优化", "refactor": "重构",
+        "test": "测试修改", "docs": "文档更新", "ci": "配置调整", "build": "构建调整",
+        "chore": "日常维护", "style": "代码风格", "revert": "回滚", "change": "代码变更",
+        "merge": "合并",
+    },
+    "en": {
+        "feat": "Feature", "fix": "Bug fix", "perf": "Performance", "refactor": "Refactor",
+        "test": "Tests", "docs": "Documentation", "ci": "CI / configuration", "build": "Build",
+        "chore": "Maintenance", "style": "Code style", "revert": "Revert", "change": "Code change",
+        "merge": "Merge",
+    },
+}
+
+SEVERITY: dict[str, dict[Severity, str]] = {
+    "zh": {Severity.HIGH: "🔴高", Severity.MEDIUM: "🟡中", Severity.LOW: "🟢低"},
+    "en": {Severity.HIGH: "🔴 High", Severity.MEDIUM: "🟡 Medium", Severity.LOW: "🟢 Low"},
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "每日更新报告（{day}）",
+        "col_time": "提交时间", "col_author": "作者", "col_title": "提交信息",
+        "stats": "📊 统计摘要",
+        "stats_line": "本日共 {total} 个提交 | 🔴高 {high} | 🟡中 {medium} | 🟢低 {low}",
+        "toc": "📋 目录",
+        "group_high": "🔴 高重要度变更 ({n})", "group_medium": "🟡 中重要度变更 ({n})",
+        "group_low": "🟢 低重要度变更 ({n})",
+        "view_commit": "查看提交", "change_type": "🎯 变更类型", "severity": "⚡ 重要程度",
+        "summary": "📋 变更摘要", "summary_short": "📋 摘要", "scope": "🎯 影响范围",
+        "insights": "🔍 技术洞察", "dimension": "维度", "impact": "影响描述",
+        "architecture": "架构影响", "performance": "性能影响", "security": "安全考虑",
+        "maintainability": "可维护性", "risks": "⚠️ 潜在风险", "recommendations": "💡 关注建议",
+        "no_commits": "本日没有提交。", "colon": "：", "list_sep": "、",
+        "note_rules": "ℹ️ 本条由离线规则分析生成（未配置模型）。",
+        "note_fallback": "ℹ️ 模型分析失败（{reason}），本条由离线规则分析生成。",
+        "note_partial": "ℹ️ 分析只看到了部分差异：{parts}。",
+        "part_clipped": "截断 {files}", "part_omitted": "未看 {files}",
+        "files_n": "{n} 个文件",
+    },
+    "en": {
+        "title": "Daily update report ({day})",
+        "col_time": "Committed", "col_author": "Author", "col_title": "Commit",
+        "stats": "📊 Summary",
+        "stats_line": "{total} commits today | 🔴 High {high} | 🟡 Medium {medium} | 🟢 Low {low}",
+        "toc": "📋 Contents",
+        "group_high": "🔴 High-severity changes ({n})",
+        "group_medium": "🟡 Medium-severity changes ({n})",
+        "group_low": "🟢 Low-severity changes ({n})",
+        "view_commit": "view commit", "change_type": "🎯 Change type", "severity": "⚡ Severity",
+        "summary": "📋 Summary", "summary_short": "📋 Summary", "scope": "🎯 Impact scope",
+        "insights": "🔍 Technical insights", "dimension": "Dimension", "impact": "Impact",
+        "architecture": "Architecture", "performance": "Performance", "security": "Security",
+        "maintainability": "Maintainability", "risks": "⚠️ Potential risks",
+        "recommendations": "💡 Recommendations",
+        "no_commits": "No commits on this day.", "colon": ": ", "list_sep": ", ",
+        "note_rules": "ℹ️ Analyzed by the offline rules (no model configured).",
+        "note_fallback": "ℹ️ The model failed ({reason}); analyzed by the offline rules instead.",
+        "note_partial": "ℹ️ The analysis saw part of the diff: {parts}.",
+        "part_clipped": "clipped {files}", "part_omitted": "not shown {files}",
+        "files_n": "{n} files",
+    },
+}
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """A label in a language, with its placeholders filled."""
+    return TEXT[language][key].format(**values)
+
+
+def change_type_label(language: str, change_type: str) -> str:
+    """The label of a change type; an unknown type is shown as given."""
+    return CHANGE_TYPES[language].get(change_type, change_type)

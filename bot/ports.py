@@ -1,0 +1,94 @@
+"""The interfaces the core owns; sources, models, stores and chat adapters implement them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.days import DayWindow
+from bot.models import (
+    AnalyzerIdentity,
+    BudgetedDiff,
+    Commit,
+    CommitAnalysis,
+    RepoDigest,
+)
+
+
+class SourceError(RuntimeError):
+    """A source cannot deliver commits; the message is for the user."""
+
+
+class CommitSource(Protocol):
+    """Where commits come from: a local repository or GitHub."""
+
+    async def repo_name(self) -> str:
+        """The `owner/name` (or directory name) shown in reports."""
+        ...
+
+    async def commits(self, window: DayWindow) -> list[Commit]:
+        """Commits on the branch whose committer time falls in the window, oldest first."""
+        ...
+
+    async def latest_commit_time(self) -> datetime | None:
+        """Committer time of the branch head, for `--date last`."""
+        ...
+
+
+class Analyzer(Protocol):
+    """Turns one commit into a CommitAnalysis."""
+
+    @property
+    def identity(self) -> AnalyzerIdentity:
+        """What this analyzer is; part of the cache key."""
+        ...
+
+    async def analyze(self, commit: Commit, diff: BudgetedDiff, language: str) -> CommitAnalysis:
+        """Analyze one commit from its budgeted diff."""
+        ...
+
+
+class CommitStore(Protocol):
+    """Commits kept by SHA: they never change, so a re-run fetches only the list."""
+
+    async def get_commit(self, repo: str, sha: str) -> Commit | None:
+        """A stored commit, or None."""
+        ...
+
+    async def put_commit(self, commit: Commit) -> None:
+        """Keep a commit."""
+        ...
+
+
+class AnalysisStore(Protocol):
+    """Analyses keyed by SHA, analyzer, prompt version, model and language."""
+
+    async def get_analysis(
+        self, sha: str, identity: AnalyzerIdentity, language: str
+    ) -> CommitAnalysis | None:
+        """A cached analysis, or None."""
+        ...
+
+    async def put_analysis(self, analysis: CommitAnalysis) -> None:
+        """Cache an analysis."""
+        ...
+
+
+class DigestStore(Protocol):
+    """Built digests, so a command can recall one."""
+
+    async def get_digest(self, repo: str, day: date, tz: str, language: str) -> RepoDigest | None:
+        """A stored digest, or None."""
+        ...
+
+    async def put_digest(self, digest: RepoDigest) -> None:
+        """Keep (or replace) a digest."""
+        ...
+
+
+class Progress(Protocol):
+    """Told how far a digest has got; the CLI draws a bar from it."""
+
+    def __call__(self, done: int, total: int) -> None:
+        """Report `done` of `total` commits analyzed."""
+        ...

@@ -1,0 +1,1 @@
+"""Commit sources: a local git repository and GitHub, behind one interface."""

@@ -1,0 +1,49 @@
+"""Tables. Payloads are JSON text encoded from the frozen domain values."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class CommitRow(Base):
+    """A commit, immutable once stored."""
+
+    __tablename__ = "commits"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class AnalysisRow(Base):
+    """A cached analysis under (SHA, analyzer, prompt version, model, language)."""
+
+    __tablename__ = "analyses"
+    sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    analyzer: Mapped[str] = mapped_column(String(40), primary_key=True)
+    prompt_version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DigestRow(Base):
+    """A built digest of one repository's day."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("repo", "day", "tz", "language"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date] = mapped_column(Date)
+    tz: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

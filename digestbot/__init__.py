@@ -1,0 +1,1 @@
+"""Composition root: builds the core, the adapters and the scheduler, and runs them."""

@@ -1,0 +1,5 @@
+"""Allow `python -m digestbot`."""
+
+from digestbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""The `digestbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from bot.config import ConfigError, FilterConfig, Settings, load_settings
+from bot.days import DateSpecError, DayWindow, local_zone_name, parse_day, zone
+from bot.i18n import LANGUAGES
+from bot.models import Report, Severity
+from bot.ports import CommitSource, SourceError
+from bot.report import render_report
+from digestbot.wiring import ANALYZER_MODES, Core, open_core, warn
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="digestbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    digest = sub.add_parser("digest", help="print the full report of a day's commits")
+    digest.add_argument("--repo", action="append", help="OWNER/NAME or a path (repeatable); "
+                        "default: the current directory's repository")
+    digest.add_argument("--branch", help="branch to read (default: checked-out / default)")
+    digest.add_argument("--date", default="yesterday", help="today|yesterday|YYYY-MM-DD|last")
+    digest.add_argument("--tz", default=None, help="IANA time zone (default: the local zone)")
+    digest.add_argument("--lang", default="en", choices=LANGUAGES)
+    digest.add_argument("--out", default="-", help="file to write, or - for stdout")
+    digest.add_argument("--analyzer", default="auto", choices=ANALYZER_MODES)
+    _add_common(digest)
+    digest.add_argument("--no-merges", action="store_true", help="leave out merge commits")
+    digest.add_argument("--exclude-author", action="append", default=[], metavar="PATTERN",
+                        help="leave out authors matching a pattern, e.g. '*[bot]'")
+    digest.add_argument("--exclude-path", action="append", default=[], metavar="GLOB",
+                        help="leave out files matching a glob")
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    _add_common(migrate)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file with behaviour settings")
+    parser.add_argument("--database", help="database URL (default: $DATABASE_URL or SQLite)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(os.environ, args.config)
+    if args.database:
+        settings = settings.model_copy(update={"database_url": args.database})
+    if args.command == "digest":
+        base = settings.filters
+        filters = FilterConfig(
+            skip_merges=base.skip_merges or args.no_merges,
+            exclude_authors=(*base.exclude_authors, *args.exclude_author),
+            exclude_paths=(*base.exclude_paths, *args.exclude_path),
+        )
+        settings = settings.model_copy(update={"filters": filters})
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command == "migrate":
+            from bot.storage.database import migrate
+
+            migrate(settings.database_url)
+            return 0
+        return asyncio.run(_digest(args, settings))
+    except (ConfigError, DateSpecError) as exc:
+        warn(str(exc))
+        return EXIT_USAGE
+    except SourceError as exc:
+        warn(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    tz = args.tz or local_zone_name()
+    zone(tz)
+    day = parse_day(args.date, tz)
+    core = await open_core(settings, args.analyzer)
+    try:
+        if core.analyzer_note:
+            warn(core.analyzer_note)
+        sources = [core.source(spec, args.branch) for spec in (args.repo or ["."])]
+        report = await _build_report(core, sources, day, tz, args.lang)
+    finally:
+        await core.close()
+    _write(render_report(report), args.out)
+    warn(closing_line(report, core))
+    return 0
+
+
+async def _build_report(core: Core, sources: list[CommitSource], day: date | None, tz: str,
+                        language: str) -> Report:
+    if day is None:
+        latest = [t for t in [await s.latest_commit_time() for s in sources] if t]
+        if not latest:
+            raise SourceError("no commits found: the repository is empty")
+        day = DayWindow.of(max(latest), tz).day
+    window = DayWindow(day, tz)
+    digests = []
+    for source in sources:
+        bar = _Bar(await source.repo_name()) if sys.stderr.isatty() else None
+        digests.append(await core.engine.build(source, window, language, bar))
+    return Report(day, language, tuple(digests))
+
+
+class _Bar:
+    """A one-line progress bar on stderr (only drawn on a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+
+    def __call__(self, done: int, total: int) -> None:
+        width = 24
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done}/{total}{end}")
+        sys.stderr.flush()
+
+
+def _write(markdown: str, out: str) -> None:
+    if out == "-":
+        sys.stdout.write(markdown)
+        sys.stdout.flush()
+        return
+    Path(out).write_text(markdown, encoding="utf-8")
+
+
+def closing_line(report: Report, core: Core) -> str:
+    """The last line: what was digested and what the model cost."""
+    counts = {s: 0 for s in Severity}
+    for digest in report.digests:
+        for severity, n in digest.counts().items():
+            counts[severity] += n
+    total = sum(counts.values())
+    usage = report.usage
+    line = (f"{report.day.isoformat()}: {len(report.digests)} repositories, {total} commits "
+            f"(high {counts[Severity.HIGH]}, medium {counts[Severity.MEDIUM]}, "
+            f"low {counts[Severity.LOW]}); analyzer {core.engine.analyzer.identity.name}; "
+            f"model calls {usage.calls}, tokens {usage.prompt_tokens} prompt + "
+            f"{usage.completion_tokens} completion")
+    model = core.settings.model
+    if model.prompt_price_per_million is not None and model.completion_price_per_million:
+        cost = (usage.prompt_tokens * model.prompt_price_per_million
+                + usage.completion_tokens * model.completion_price_per_million) / 1e6
+        line += f", cost ${cost:.4f}"
+    return line
+

@@ -1,0 +1,1 @@
+"""Decides when digests are posted; nothing else."""

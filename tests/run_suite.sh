@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the whole suite on SQLite, then on PostgreSQL when the machine has it.
+# Under CI=true a missing PostgreSQL is a failure, not a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== suite on SQLite =="
+DIGESTBOT_TEST_DATABASE=sqlite pytest -q
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "PostgreSQL is not installed: required under CI=true" >&2
+    exit 1
+  fi
+  echo "PostgreSQL is not installed here: ran SQLite only." >&2
+  exit 0
+fi
+
+pg_ctlcluster 15 main start 2>/dev/null || pg_ctlcluster 15 main status >/dev/null
+for _ in $(seq 1 30); do
+  pg_isready -q -h 127.0.0.1 && break
+  sleep 0.5
+done
+su postgres -c "psql -q -v ON_ERROR_STOP=1" <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'digestbot') THEN
+    CREATE ROLE digestbot LOGIN PASSWORD 'digestbot';
+  END IF;
+END $$;
+SELECT 'CREATE DATABASE digestbot_test OWNER digestbot'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'digestbot_test')\gexec
+SQL
+
+echo "== suite on PostgreSQL =="
+DIGESTBOT_TEST_DATABASE="postgresql+psycopg://digestbot:digestbot@127.0.0.1:5432/digestbot_test" pytest -q

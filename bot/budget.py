@@ -9,8 +9,13 @@ from bot.files import FileKind, file_kind, noise_reason
 from bot.models import BudgetedDiff, Commit, Coverage, FileChange, FileCoverage, FileState
 from bot.tokens import estimate_tokens
 
-_KIND_ORDER = {FileKind.CODE: 0, FileKind.TEST: 1, FileKind.CONFIG: 2, FileKind.OTHER: 3,
-               FileKind.DOCS: 4}
+_KIND_ORDER = {
+    FileKind.CODE: 0,
+    FileKind.TEST: 1,
+    FileKind.CONFIG: 2,
+    FileKind.OTHER: 3,
+    FileKind.DOCS: 4,
+}
 _HUNK = re.compile(r"^@@ ", re.MULTILINE)
 # Room kept for the file list of what was left out, so the whole prompt stays in budget.
 _OMITTED_LINE_TOKENS = 16
@@ -46,8 +51,9 @@ class DiffBudget:
             text = header + kept
             remaining -= estimate_tokens(text)
             sections.append(text)
-            coverage.append(FileCoverage(change.path, state, None if state is FileState.WHOLE
-                                         else "budget"))
+            coverage.append(
+                FileCoverage(change.path, state, None if state is FileState.WHOLE else "budget")
+            )
         sections.extend(_omitted_list(coverage))
         text = "\n".join(sections)
         return BudgetedDiff(text, Coverage(tuple(coverage), budget, estimate_tokens(text)))
@@ -62,8 +68,10 @@ def _unread(change: FileChange, reason: str | None) -> FileCoverage:
 
 def _header(change: FileChange) -> str:
     moved = f" (from {change.old_path})" if change.old_path else ""
-    return (f"--- {change.path}{moved} [{change.status.value}, "
-            f"+{change.additions} -{change.deletions}]\n")
+    return (
+        f"--- {change.path}{moved} [{change.status.value}, "
+        f"+{change.additions} -{change.deletions}]\n"
+    )
 
 
 def _fit_patch(patch: str, room: int) -> tuple[str, FileState]:

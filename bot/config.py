@@ -1,4 +1,4 @@
-"""Settings, validated with pydantic: an optional TOML file for behaviour, the environment for secrets."""
+"""Settings validated with pydantic: a TOML file for behaviour, the environment for secrets."""
 
 from __future__ import annotations
 
@@ -22,17 +22,33 @@ class _Strict(BaseModel):
 class RulesConfig(_Strict):
     """Weights and thresholds of the offline severity rules (see the reference README)."""
 
-    type_weights: dict[str, int] = Field(default_factory=lambda: {
-        "feat": 8, "fix": 7, "perf": 6, "refactor": 5, "test": 3, "docs": 2, "ci": 2,
-        "chore": 1, "style": 1, "build": 1, "revert": 5,
-    })
+    type_weights: dict[str, int] = Field(
+        default_factory=lambda: {
+            "feat": 8,
+            "fix": 7,
+            "perf": 6,
+            "refactor": 5,
+            "test": 3,
+            "docs": 2,
+            "ci": 2,
+            "chore": 1,
+            "style": 1,
+            "build": 1,
+            "revert": 5,
+        }
+    )
     no_prefix_weight: int = 3
     # (more than N lines changed, weight), checked from the largest N down.
-    line_steps: list[tuple[int, int]] = Field(default_factory=lambda: [(500, 3), (100, 2),
-                                                                       (50, 1)])
-    kind_weights: dict[str, int] = Field(default_factory=lambda: {
-        "code": 2, "config": 1, "test": 1, "docs": 0, "other": 0,
-    })
+    line_steps: list[tuple[int, int]] = Field(default_factory=lambda: [(500, 3), (100, 2), (50, 1)])
+    kind_weights: dict[str, int] = Field(
+        default_factory=lambda: {
+            "code": 2,
+            "config": 1,
+            "test": 1,
+            "docs": 0,
+            "other": 0,
+        }
+    )
     # (more than N files changed, weight): > 5 → 2, 3–5 → 1.
     file_steps: list[tuple[int, int]] = Field(default_factory=lambda: [(5, 2), (2, 1)])
     high: int = 10
@@ -135,7 +151,5 @@ def _set_nested(raw: dict[str, object], keys: tuple[str, ...], value: str) -> No
 
 def _describe(exc: ValidationError, path: Path | None) -> str:
     where = f"{path}: " if path else ""
-    lines = [
-        f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-    ]
+    lines = [f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
     return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -47,7 +47,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise DateSpecError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from exc
+        raise DateSpecError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin"
+        ) from exc
 
 
 def local_zone_name() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
+import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -38,7 +38,7 @@ class CommitFilter:
         for commit in commits:
             if self.config.skip_merges and commit.is_merge:
                 continue
-            if any(fnmatch.fnmatchcase(commit.author, p) for p in self.config.exclude_authors):
+            if any(wildcard_match(p, commit.author) for p in self.config.exclude_authors):
                 continue
             files = tuple(f for f in commit.files if not self._excluded(f.path))
             if commit.files and not files:
@@ -47,7 +47,13 @@ class CommitFilter:
         return kept
 
     def _excluded(self, path: str) -> bool:
-        return any(fnmatch.fnmatch(path, p) for p in self.config.exclude_paths)
+        return any(wildcard_match(p, path) for p in self.config.exclude_paths)
+
+
+def wildcard_match(pattern: str, value: str) -> bool:
+    """`*` and `?` wildcards only, so `*[bot]` means a literal `[bot]` suffix."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, value) is not None
 
 
 class DigestEngine:
@@ -111,8 +117,12 @@ class DigestEngine:
         results = await asyncio.gather(*(one(c) for c in commits))
         usage = sum((u for _, u in results), Usage())
         digest = RepoDigest(
-            repo=await source.repo_name(), day=window.day, tz=window.tz, language=language,
-            entries=order_entries([e for e, _ in results]), usage=usage,
+            repo=await source.repo_name(),
+            day=window.day,
+            tz=window.tz,
+            language=language,
+            entries=order_entries([e for e, _ in results]),
+            usage=usage,
         )
         if self._overviewer and digest.entries:
             overview, spent = await self._overviewer.overview(digest)

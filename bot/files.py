@@ -20,31 +20,123 @@ class FileKind(enum.Enum):
 
 
 _LOCKFILES = {
-    "cargo.lock", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "uv.lock",
-    "pipfile.lock", "gemfile.lock", "composer.lock", "go.sum", "flake.lock", "bun.lockb",
-    "pdm.lock", "mix.lock", "podfile.lock", "packages.lock.json",
+    "cargo.lock",
+    "package-lock.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "poetry.lock",
+    "uv.lock",
+    "pipfile.lock",
+    "gemfile.lock",
+    "composer.lock",
+    "go.sum",
+    "flake.lock",
+    "bun.lockb",
+    "pdm.lock",
+    "mix.lock",
+    "podfile.lock",
+    "packages.lock.json",
 }
 _GENERATED_GLOBS = (
-    "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.pb.cc", "*.pb.h", "*.generated.*", "*.gen.go",
-    "*_generated.*", "zz_generated*", "*.min.js", "*.min.css", "*.map",
+    "*_pb2.py",
+    "*_pb2_grpc.py",
+    "*.pb.go",
+    "*.pb.cc",
+    "*.pb.h",
+    "*.generated.*",
+    "*.gen.go",
+    "*_generated.*",
+    "zz_generated*",
+    "*.min.js",
+    "*.min.css",
+    "*.map",
 )
 _VENDORED_DIRS = {"vendor", "third_party", "node_modules", "vendored", "dist", "_vendor"}
 _SNAPSHOT_GLOBS = ("*.snap", "__snapshots__/*", "*.ambr", "*/snapshots/*")
 _DATA_SUFFIXES = {".csv", ".tsv", ".parquet", ".jsonl", ".ndjson", ".sql.gz", ".pkl", ".npy"}
 _CODE_SUFFIXES = {
-    ".py", ".rs", ".go", ".c", ".h", ".cc", ".cpp", ".hpp", ".cu", ".cuh", ".java", ".kt",
-    ".scala", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".rb", ".php", ".swift", ".m",
-    ".cs", ".fs", ".ex", ".exs", ".erl", ".hs", ".ml", ".clj", ".lua", ".sh", ".bash", ".zsh",
-    ".pl", ".r", ".jl", ".dart", ".vue", ".svelte", ".sql", ".proto", ".zig", ".nim", ".pyx",
+    ".py",
+    ".rs",
+    ".go",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".cu",
+    ".cuh",
+    ".java",
+    ".kt",
+    ".scala",
+    ".js",
+    ".jsx",
+    ".ts",
+    ".tsx",
+    ".mjs",
+    ".cjs",
+    ".rb",
+    ".php",
+    ".swift",
+    ".m",
+    ".cs",
+    ".fs",
+    ".ex",
+    ".exs",
+    ".erl",
+    ".hs",
+    ".ml",
+    ".clj",
+    ".lua",
+    ".sh",
+    ".bash",
+    ".zsh",
+    ".pl",
+    ".r",
+    ".jl",
+    ".dart",
+    ".vue",
+    ".svelte",
+    ".sql",
+    ".proto",
+    ".zig",
+    ".nim",
+    ".pyx",
 }
 _CONFIG_SUFFIXES = {
-    ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".json", ".xml", ".properties",
-    ".env", ".tf", ".hcl", ".gradle", ".mk", ".cmake", ".bazel", ".bzl", ".nix",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".json",
+    ".xml",
+    ".properties",
+    ".env",
+    ".tf",
+    ".hcl",
+    ".gradle",
+    ".mk",
+    ".cmake",
+    ".bazel",
+    ".bzl",
+    ".nix",
 }
 _CONFIG_NAMES = {
-    "dockerfile", "makefile", "procfile", "justfile", "cmakelists.txt", "requirements.txt",
-    ".gitignore", ".dockerignore", ".gitattributes", ".editorconfig", "build", "workspace",
-    "codeowners", "containerfile",
+    "dockerfile",
+    "makefile",
+    "procfile",
+    "justfile",
+    "cmakelists.txt",
+    "requirements.txt",
+    ".gitignore",
+    ".dockerignore",
+    ".gitattributes",
+    ".editorconfig",
+    "build",
+    "workspace",
+    "codeowners",
+    "containerfile",
 }
 _DOC_SUFFIXES = {".md", ".rst", ".txt", ".adoc", ".mdx", ".ipynb"}
 _DOC_DIRS = {"docs", "doc", "documentation"}
@@ -86,7 +178,7 @@ def file_kind(path: str) -> FileKind:
         return FileKind.TEST
     if _DOC_DIRS.intersection(parts[:-1]) and suffix not in _CODE_SUFFIXES:
         return FileKind.DOCS
-    if suffix in _DOC_SUFFIXES and name != "requirements.txt" and name != "cmakelists.txt":
+    if suffix in _DOC_SUFFIXES and name not in {"requirements.txt", "cmakelists.txt"}:
         return FileKind.DOCS
     if ".github" in parts or name in _CONFIG_NAMES or suffix in _CONFIG_SUFFIXES:
         return FileKind.CONFIG
@@ -97,8 +189,23 @@ def file_kind(path: str) -> FileKind:
     return FileKind.OTHER
 
 
-_DEEP_ROOTS = {"src", "lib", "libs", "packages", "crates", "apps", "services", "components",
-               "deploy", "cmd", "pkg", "internal", "modules", "plugins", "examples"}
+_DEEP_ROOTS = {
+    "src",
+    "lib",
+    "libs",
+    "packages",
+    "crates",
+    "apps",
+    "services",
+    "components",
+    "deploy",
+    "cmd",
+    "pkg",
+    "internal",
+    "modules",
+    "plugins",
+    "examples",
+}
 
 
 def component(path: str) -> str:

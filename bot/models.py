@@ -11,7 +11,9 @@ _PR_PATTERNS = (
     re.compile(r"\(#(\d+)\)\s*$"),
     re.compile(r"^Merge pull request #(\d+)\b"),
 )
-_CONVENTIONAL = re.compile(r"^(?P<type>[a-zA-Z]+)(?:\((?P<scope>[^)]*)\))?(?P<bang>!)?:\s*(?P<desc>.*)$")
+_CONVENTIONAL = re.compile(
+    r"^(?P<type>[a-zA-Z]+)(?:\((?P<scope>[^)]*)\))?(?P<bang>!)?:\s*(?P<desc>.*)$"
+)
 
 
 class Severity(enum.Enum):

@@ -15,7 +15,8 @@ from bot.models import (
     Report,
 )
 
-_INLINE_SPECIALS = re.compile(r"([\\`*_\[\]{}()#+!|~])")
+# Only what can start markup mid-line: emphasis, code, links, tables, strikethrough.
+_INLINE_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
 _TOC_TITLE = 72
 
 
@@ -58,8 +59,12 @@ def render_repo(digest: RepoDigest) -> str:
         return "\n\n".join(out)
     out.append(_commit_table(digest))
     counts = digest.counts()
-    stats = text(lang, "stats_line", total=len(digest.entries),
-                 **{s.value: counts[s] for s in SEVERITIES_DESC})
+    stats = text(
+        lang,
+        "stats_line",
+        total=len(digest.entries),
+        **{s.value: counts[s] for s in SEVERITIES_DESC},
+    )
     out.append(f'<a id="{base}-stats"></a>\n\n### {text(lang, "stats")}\n\n> {stats}')
     if digest.overview:
         out.append(escape_inline(digest.overview))
@@ -76,20 +81,27 @@ def render_repo(digest: RepoDigest) -> str:
 
 def _commit_table(digest: RepoDigest) -> str:
     lang, tz = digest.language, ZoneInfo(digest.tz)
-    rows = [f"| {text(lang, 'col_time')} | {text(lang, 'col_author')} | "
-            f"{text(lang, 'col_title')} |", "|----------|------|----------|"]
+    rows = [
+        f"| {text(lang, 'col_time')} | {text(lang, 'col_author')} | {text(lang, 'col_title')} |",
+        "|----------|------|----------|",
+    ]
     for entry in sorted(digest.entries, key=lambda e: e.commit.committed_at, reverse=True):
         when = entry.commit.committed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        rows.append(f"| {when} | {escape_inline(entry.commit.author)} | "
-                    f"{escape_inline(entry.commit.title)} |")
+        rows.append(
+            f"| {when} | {escape_inline(entry.commit.author)} | "
+            f"{escape_inline(entry.commit.title)} |"
+        )
     return "\n".join(rows)
 
 
 def _contents(digest: RepoDigest, base: str) -> str:
     lang = digest.language
-    lines = [f"### {text(lang, 'toc')}", "",
-             f"- [{escape_inline(digest.repo)}](#{base})",
-             f"  - [{text(lang, 'stats')}](#{base}-stats)"]
+    lines = [
+        f"### {text(lang, 'toc')}",
+        "",
+        f"- [{escape_inline(digest.repo)}](#{base})",
+        f"  - [{text(lang, 'stats')}](#{base}-stats)",
+    ]
     for severity in SEVERITIES_DESC:
         group = digest.group(severity)
         if not group:
@@ -112,12 +124,16 @@ def render_entry(entry: DigestEntry, digest: RepoDigest) -> str:
     sha = f"**SHA**: `{commit.short_sha}`"
     if commit.url:
         sha += f" | 🔗 [{text(lang, 'view_commit')}]({_safe_url(commit.url)})"
-    lines = [f'<a id="{anchor_of(entry)}"></a>', "", f"#### {escape_inline(commit.title)}",
-             sha, "",
-             f"**{text(lang, 'change_type')}**{colon}"
-             f"{change_type_label(lang, analysis.change_type)}  ",
-             f"**{text(lang, 'severity')}**{colon}{SEVERITY[lang][analysis.severity]}"
-             f" — {escape_inline(analysis.severity_reason)}  "]
+    lines = [
+        f'<a id="{anchor_of(entry)}"></a>',
+        "",
+        f"#### {escape_inline(commit.title)}",
+        sha,
+        "",
+        f"**{text(lang, 'change_type')}**{colon}{change_type_label(lang, analysis.change_type)}  ",
+        f"**{text(lang, 'severity')}**{colon}{SEVERITY[lang][analysis.severity]}"
+        f" — {escape_inline(analysis.severity_reason)}  ",
+    ]
     low = analysis.severity.value == "low"
     summary_key = "summary_short" if low else "summary"
     lines.append(f"**{text(lang, summary_key)}**{colon}{escape_inline(analysis.summary)}")
@@ -134,10 +150,17 @@ def _details(analysis: CommitAnalysis, lang: str, *, with_insights: bool) -> lis
         out += ["", f"**{text(lang, 'scope')}**{colon}", ""]
         out += [f"- {escape_inline(item)}" for item in analysis.impact_scope]
     if with_insights and analysis.insights and analysis.insights.items():
-        out += ["", f"**{text(lang, 'insights')}**", "",
-                f"| {text(lang, 'dimension')} | {text(lang, 'impact')} |", "|------|----------|"]
-        out += [f"| **{text(lang, key)}** | {escape_inline(value)} |"
-                for key, value in analysis.insights.items()]
+        out += [
+            "",
+            f"**{text(lang, 'insights')}**",
+            "",
+            f"| {text(lang, 'dimension')} | {text(lang, 'impact')} |",
+            "|------|----------|",
+        ]
+        out += [
+            f"| **{text(lang, key)}** | {escape_inline(value)} |"
+            for key, value in analysis.insights.items()
+        ]
     if analysis.risks:
         out += ["", f"**{text(lang, 'risks')}**", ""]
         out += [f"{i}. {escape_inline(r)}" for i, r in enumerate(analysis.risks, 1)]
@@ -155,8 +178,10 @@ def _notes(analysis: CommitAnalysis, lang: str) -> list[str]:
     if coverage and not coverage.complete:
         sep = text(lang, "list_sep")
         parts = []
-        for state, key in ((FileState.CLIPPED, "part_clipped"), (FileState.OMITTED,
-                                                                 "part_omitted")):
+        for state, key in (
+            (FileState.CLIPPED, "part_clipped"),
+            (FileState.OMITTED, "part_omitted"),
+        ):
             paths = coverage.paths(state)
             if paths:
                 files = sep.join(f"`{p.replace('`', '')}`" for p in paths[:8])

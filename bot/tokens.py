@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_PIECES = re.compile(r"[A-Za-z]+|\d{1,3}|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\n|[^\sA-Za-z\d]")
+_PIECES = re.compile(
+    r"[A-Za-z]+|\d{1,3}|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\n|[^\sA-Za-z\d]"
+)
 
 
 def estimate_tokens(text: str) -> int:

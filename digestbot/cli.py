@@ -27,8 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digestbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     digest = sub.add_parser("digest", help="print the full report of a day's commits")
-    digest.add_argument("--repo", action="append", help="OWNER/NAME or a path (repeatable); "
-                        "default: the current directory's repository")
+    digest.add_argument(
+        "--repo",
+        action="append",
+        help="OWNER/NAME or a path (repeatable); default: the current directory's repository",
+    )
     digest.add_argument("--branch", help="branch to read (default: checked-out / default)")
     digest.add_argument("--date", default="yesterday", help="today|yesterday|YYYY-MM-DD|last")
     digest.add_argument("--tz", default=None, help="IANA time zone (default: the local zone)")
@@ -37,10 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--analyzer", default="auto", choices=ANALYZER_MODES)
     _add_common(digest)
     digest.add_argument("--no-merges", action="store_true", help="leave out merge commits")
-    digest.add_argument("--exclude-author", action="append", default=[], metavar="PATTERN",
-                        help="leave out authors matching a pattern, e.g. '*[bot]'")
-    digest.add_argument("--exclude-path", action="append", default=[], metavar="GLOB",
-                        help="leave out files matching a glob")
+    digest.add_argument(
+        "--exclude-author",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="leave out authors matching a pattern, e.g. '*[bot]'",
+    )
+    digest.add_argument(
+        "--exclude-path",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files matching a glob",
+    )
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     _add_common(migrate)
     return parser
@@ -104,8 +117,9 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _build_report(core: Core, sources: list[CommitSource], day: date | None, tz: str,
-                        language: str) -> Report:
+async def _build_report(
+    core: Core, sources: list[CommitSource], day: date | None, tz: str, language: str
+) -> Report:
     if day is None:
         latest = [t for t in [await s.latest_commit_time() for s in sources] if t]
         if not latest:
@@ -129,8 +143,9 @@ class _Bar:
         width = 24
         filled = width * done // max(total, 1)
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{total}{end}")
+        sys.stderr.write(
+            f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}"
+        )
         sys.stderr.flush()
 
 
@@ -150,15 +165,18 @@ def closing_line(report: Report, core: Core) -> str:
             counts[severity] += n
     total = sum(counts.values())
     usage = report.usage
-    line = (f"{report.day.isoformat()}: {len(report.digests)} repositories, {total} commits "
-            f"(high {counts[Severity.HIGH]}, medium {counts[Severity.MEDIUM]}, "
-            f"low {counts[Severity.LOW]}); analyzer {core.engine.analyzer.identity.name}; "
-            f"model calls {usage.calls}, tokens {usage.prompt_tokens} prompt + "
-            f"{usage.completion_tokens} completion")
+    line = (
+        f"{report.day.isoformat()}: {len(report.digests)} repositories, {total} commits "
+        f"(high {counts[Severity.HIGH]}, medium {counts[Severity.MEDIUM]}, "
+        f"low {counts[Severity.LOW]}); analyzer {core.engine.analyzer.identity.name}; "
+        f"model calls {usage.calls}, tokens {usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion"
+    )
     model = core.settings.model
     if model.prompt_price_per_million is not None and model.completion_price_per_million:
-        cost = (usage.prompt_tokens * model.prompt_price_per_million
-                + usage.completion_tokens * model.completion_price_per_million) / 1e6
+        cost = (
+            usage.prompt_tokens * model.prompt_price_per_million
+            + usage.completion_tokens * model.completion_price_per_million
+        ) / 1e6
         line += f", cost ${cost:.4f}"
     return line
-

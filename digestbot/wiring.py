@@ -39,15 +39,15 @@ class Core:
         await self.store.close()
 
 
-def make_source(spec: str, settings: Settings, store: SqlStore,
-                branch: str | None = None) -> CommitSource:
+def make_source(
+    spec: str, settings: Settings, store: SqlStore, branch: str | None = None
+) -> CommitSource:
     """Choose the source for a `--repo` value: an existing path wins over `owner/name`."""
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch)
     token = settings.github.token.get_secret_value() if settings.github.token else None
-    return GitHubSource(spec, store, token=token, base_url=settings.github.api_url,
-                        branch=branch)
+    return GitHubSource(spec, store, token=token, base_url=settings.github.api_url, branch=branch)
 
 
 def choose_analyzer(settings: Settings, mode: str) -> tuple[Analyzer, str | None]:
@@ -57,8 +57,10 @@ def choose_analyzer(settings: Settings, mode: str) -> tuple[Analyzer, str | None
         return rules, None
     if not settings.model.configured:
         if mode == "llm":
-            raise SourceError("--analyzer llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for "
-                              "a provider other than OpenAI)")
+            raise SourceError(
+                "--analyzer llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for "
+                "a provider other than OpenAI)"
+            )
         return rules, "no model configured (OPENAI_API_KEY is unset): using the offline rules"
     raise SourceError("the model analyzer is not available in this build; use --analyzer rules")
 
@@ -69,8 +71,11 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     await migrate_async(settings.database_url)
     store = SqlStore(create_engine(settings.database_url))
     engine = DigestEngine(
-        analyzer, store, DiffBudget(settings.budget.tokens_per_commit),
-        CommitFilter(settings.filters), concurrency=settings.model.concurrency,
+        analyzer,
+        store,
+        DiffBudget(settings.budget.tokens_per_commit),
+        CommitFilter(settings.filters),
+        concurrency=settings.model.concurrency,
     )
     return Core(settings, store, engine, note)
 

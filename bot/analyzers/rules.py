@@ -1,4 +1,4 @@
-"""The offline rules analyzer: deterministic severity, type, summary and scope from commit metadata."""
+"""The offline rules analyzer: deterministic severity, type, summary and scope from metadata."""
 
 from __future__ import annotations
 
@@ -30,14 +30,36 @@ _SUMMARY_LIMIT = 420
 _SCOPE_LIMIT = 6
 
 _WORDS = {
-    "zh": {"lines": "改动 {n} 行", "files": "{n} 个文件", "kind": "以{kind}为主",
-           "none": "无前缀", "code": "代码", "config": "配置", "test": "测试", "docs": "文档",
-           "other": "其他文件", "high": "高", "medium": "中", "low": "低",
-           "touch": "涉及 {where} 中 {n} 个文件（+{add}/−{dele}）。"},
-    "en": {"lines": "{n} lines", "files": "{n} files", "kind": "mostly {kind}",
-           "none": "no prefix", "code": "code", "config": "config", "test": "tests",
-           "docs": "docs", "other": "other files", "high": "high", "medium": "medium",
-           "low": "low", "touch": "Touches {n} files in {where} (+{add}/−{dele})."},
+    "zh": {
+        "lines": "改动 {n} 行",
+        "files": "{n} 个文件",
+        "kind": "以{kind}为主",
+        "none": "无前缀",
+        "code": "代码",
+        "config": "配置",
+        "test": "测试",
+        "docs": "文档",
+        "other": "其他文件",
+        "high": "高",
+        "medium": "中",
+        "low": "低",
+        "touch": "涉及 {where} 中 {n} 个文件（+{add}/−{dele}）。",
+    },
+    "en": {
+        "lines": "lines {n}",
+        "files": "files {n}",
+        "kind": "mostly {kind}",
+        "none": "no prefix",
+        "code": "code",
+        "config": "config",
+        "test": "tests",
+        "docs": "docs",
+        "other": "other files",
+        "high": "high",
+        "medium": "medium",
+        "low": "low",
+        "touch": "Files: {n} in {where} (+{add}/−{dele}).",
+    },
 }
 
 
@@ -84,17 +106,24 @@ class RulesAnalyzer:
         words = _WORDS[language]
         conventional = commit.conventional
         ctype = conventional.type if conventional.type in self._config.type_weights else None
-        type_part = (ctype, self._config.type_weights[ctype]) if ctype else (
-            words["none"], self._config.no_prefix_weight)
+        type_part = (
+            (ctype, self._config.type_weights[ctype])
+            if ctype
+            else (words["none"], self._config.no_prefix_weight)
+        )
         lines = commit.additions + commit.deletions
         kind = dominant_kind(commit)
         parts = (
             type_part,
             (words["lines"].format(n=lines), _step(lines, self._config.line_steps)),
-            (words["kind"].format(kind=words[kind.value]), self._config.kind_weights.get(
-                kind.value, 0)),
-            (words["files"].format(n=len(commit.files)), _step(len(commit.files),
-                                                               self._config.file_steps)),
+            (
+                words["kind"].format(kind=words[kind.value]),
+                self._config.kind_weights.get(kind.value, 0),
+            ),
+            (
+                words["files"].format(n=len(commit.files)),
+                _step(len(commit.files), self._config.file_steps),
+            ),
         )
         return Score(sum(w for _, w in parts), parts)
 
@@ -109,9 +138,11 @@ class RulesAnalyzer:
     def _reason(self, score: Score, severity: Severity, language: str) -> str:
         words = _WORDS[language]
         fired = " · ".join(f"{name} +{w}" for name, w in score.parts if w)
-        threshold = {Severity.HIGH: f"≥ {self._config.high}",
-                     Severity.MEDIUM: f"≥ {self._config.medium}",
-                     Severity.LOW: f"< {self._config.medium}"}[severity]
+        threshold = {
+            Severity.HIGH: f"≥ {self._config.high}",
+            Severity.MEDIUM: f"≥ {self._config.medium}",
+            Severity.LOW: f"< {self._config.medium}",
+        }[severity]
         label = words[severity.value]
         if language == "zh":
             return f"{fired} = {score.total}（{label} {threshold}）"
@@ -136,8 +167,19 @@ def dominant_kind(commit: Commit) -> FileKind:
 def change_type(commit: Commit) -> str:
     """The conventional type, or one read from the files when the title has none."""
     ctype = commit.conventional.type
-    if ctype in {"feat", "fix", "perf", "refactor", "test", "docs", "ci", "build", "chore",
-                 "style", "revert"}:
+    if ctype in {
+        "feat",
+        "fix",
+        "perf",
+        "refactor",
+        "test",
+        "docs",
+        "ci",
+        "build",
+        "chore",
+        "style",
+        "revert",
+    }:
         return ctype
     if commit.is_merge:
         return "merge"
@@ -176,7 +218,8 @@ def summarize(commit: Commit, language: str) -> str:
         summary = summary[: _SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
     where = text(language, "list_sep").join(_components(commit)[:3]) or "—"
     touch = _WORDS[language]["touch"].format(
-        n=len(commit.files), where=where, add=commit.additions, dele=commit.deletions)
+        n=len(commit.files), where=where, add=commit.additions, dele=commit.deletions
+    )
     return f"{summary} {touch}"
 
 
@@ -188,9 +231,12 @@ def _components(commit: Commit) -> list[str]:
 def impact_scope(commit: Commit, language: str) -> tuple[str, ...]:
     """The changed components with their file counts, largest first."""
     counts = Counter(component(f.path) for f in commit.files)
-    scope = [f"{name} ({text(language, 'files_n', n=n)})" if language == "en"
-             else f"{name}（{text(language, 'files_n', n=n)}）"
-             for name, n in counts.most_common(_SCOPE_LIMIT)]
+    scope = [
+        f"{name} ({text(language, 'files_n', n=n)})"
+        if language == "en"
+        else f"{name}（{text(language, 'files_n', n=n)}）"
+        for name, n in counts.most_common(_SCOPE_LIMIT)
+    ]
     if len(counts) > _SCOPE_LIMIT:
         scope.append("…")
     return tuple(scope)

@@ -21,8 +21,9 @@ from bot.models import Commit, FileChange, FileStatus
 from bot.ports import CommitStore, SourceError
 
 T = TypeVar("T")
-_STATUS = {"added": FileStatus.ADDED, "removed": FileStatus.REMOVED,
-           "renamed": FileStatus.RENAMED}
+# Parallel commit fetches: GitHub discourages many concurrent requests from one token.
+_FETCH_CONCURRENCY = 4
+_STATUS = {"added": FileStatus.ADDED, "removed": FileStatus.REMOVED, "renamed": FileStatus.RENAMED}
 
 
 class RateLimitedError(SourceError):
@@ -64,11 +65,14 @@ class GitHubSource:
 
     def _github(self) -> Github:
         if self._client is None:
-            # retry=None: retries are ours, so that rate limits give clear errors, not hour-long sleeps.
+            # retry=None: our retries give rate limits a clear error instead of hour-long sleeps.
             self._client = Github(
                 auth=Auth.Token(self._token) if self._token else None,
-                base_url=self._base_url, retry=None, timeout=30,
-                seconds_between_requests=None, seconds_between_writes=None,
+                base_url=self._base_url,
+                retry=None,
+                timeout=30,
+                seconds_between_requests=None,
+                seconds_between_writes=None,
             )
         return self._client
 
@@ -98,13 +102,14 @@ class GitHubSource:
         if exc.status >= 500 and not last:
             await self._sleep(self._retry.backoff_seconds * 2 ** (attempt - 1))
             return
-        raise SourceError(f"GitHub answered {exc.status} for {self._full_name}: "
-                          f"{(exc.data or {}).get('message', exc)}") from None
+        raise SourceError(
+            f"GitHub answered {exc.status} for {self._full_name}: "
+            f"{(exc.data or {}).get('message', exc)}"
+        ) from None
 
     async def _repository(self) -> Any:
         if self._repo is None:
-            self._repo = await self._call(lambda: _loaded(self._github().get_repo(
-                self._full_name)))
+            self._repo = await self._call(lambda: _loaded(self._github().get_repo(self._full_name)))
         return self._repo
 
     async def repo_name(self) -> str:
@@ -127,13 +132,21 @@ class GitHubSource:
         # PyGithub writes since/until with a literal Z and no conversion: convert first.
         since = window.start.astimezone(UTC)
         until = window.end.astimezone(UTC)
-        listing = await self._call(lambda: [
-            (c.sha, _aware(c.commit.committer.date))
-            for c in repo.get_commits(sha=branch, since=since, until=until)
-        ])
+        listing = await self._call(
+            lambda: [
+                (c.sha, _aware(c.commit.committer.date))
+                for c in repo.get_commits(sha=branch, since=since, until=until)
+            ]
+        )
         shas = [sha for sha, when in listing if window.contains(when)]
         name = await self.repo_name()
-        commits = [await self._commit(repo, name, sha) for sha in shas]
+        gate = asyncio.Semaphore(_FETCH_CONCURRENCY)
+
+        async def fetch(sha: str) -> Commit:
+            async with gate:
+                return await self._commit(repo, name, sha)
+
+        commits = await asyncio.gather(*(fetch(sha) for sha in shas))
         return sorted(commits, key=lambda c: c.committed_at)
 
     async def _commit(self, repo: Any, name: str, sha: str) -> Commit:
@@ -178,8 +191,12 @@ def _to_file(gh_file: Any) -> FileChange:
     # GitHub omits the patch of a binary file and counts no lines for it.
     binary = patch is None and gh_file.changes == 0 and status is not FileStatus.RENAMED
     return FileChange(
-        path=gh_file.filename, status=status, additions=gh_file.additions,
-        deletions=gh_file.deletions, patch=patch or None, binary=binary,
+        path=gh_file.filename,
+        status=status,
+        additions=gh_file.additions,
+        deletions=gh_file.deletions,
+        patch=patch or None,
+        binary=binary,
         old_path=gh_file.previous_filename if status is FileStatus.RENAMED else None,
     )
 
@@ -195,5 +212,7 @@ def _rate_limit_wait(headers: dict[str, Any]) -> float:
 
 def _rate_limit_message(headers: dict[str, Any], wait: float) -> str:
     reset = datetime.fromtimestamp(time.time() + wait, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return (f"GitHub rate limit exceeded; it resets at {reset}. "
-            "Set GITHUB_TOKEN for a higher limit, or try again after the reset.")
+    return (
+        f"GitHub rate limit exceeded; it resets at {reset}. "
+        "Set GITHUB_TOKEN for a higher limit, or try again after the reset."
+    )

@@ -39,13 +39,17 @@ class LocalGitSource:
     def __init__(self, path: Path, branch: str | None = None) -> None:
         self._path = path
         self._branch = branch
-        self._remote: tuple[str, str] | None | bool = False
+        self._remote: tuple[str, str] | bool | None = False
 
     async def _git(self, *args: str) -> bytes:
         try:
             proc = await asyncio.create_subprocess_exec(
-                "git", "-C", str(self._path), *args,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                "git",
+                "-C",
+                str(self._path),
+                *args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
         except FileNotFoundError as exc:
             raise SourceError("git is not installed on this machine") from exc
@@ -90,27 +94,38 @@ class LocalGitSource:
         await self._git("rev-parse", "--git-dir")
         start, end = int(window.start.timestamp()), int(window.end.timestamp())
         raw = await self._git(
-            "log", self._rev(), "-z", "--format=%H %ct %P%n%an%n%B",
-            f"--since=@{start - 1}", f"--until=@{end}",
+            "log",
+            self._rev(),
+            "-z",
+            "--format=%H %ct %P%n%an%n%B",
+            f"--since=@{start - 1}",
+            f"--until=@{end}",
         )
         name = await self.repo_name()
         origin = await self._origin()
         heads = [self._head(record) for record in raw.split(b"\0") if record.strip()]
         selected = [h for h in heads if window.contains(h[1])]
-        files = await asyncio.gather(*(self._files(sha, parents) for sha, _, parents, _, _
-                                       in selected))
+        files = await asyncio.gather(
+            *(self._files(sha, parents) for sha, _, parents, _, _ in selected)
+        )
         commits = [
-            Commit(repo=name, sha=sha, author=author, committed_at=when, message=message,
-                   parents=parents, files=changed,
-                   url=f"https://{origin[0]}/{origin[1]}/commit/{sha}" if origin else None)
-            for (sha, when, parents, author, message), changed in zip(selected, files,
-                                                                      strict=True)
+            Commit(
+                repo=name,
+                sha=sha,
+                author=author,
+                committed_at=when,
+                message=message,
+                parents=parents,
+                files=changed,
+                url=f"https://{origin[0]}/{origin[1]}/commit/{sha}" if origin else None,
+            )
+            for (sha, when, parents, author, message), changed in zip(selected, files, strict=True)
         ]
         return sorted(commits, key=lambda c: c.committed_at)
 
     @staticmethod
     def _head(record: bytes) -> tuple[str, datetime, int, str, str]:
-        first, author, message = (record.lstrip(b"\n").split(b"\n", 2) + [b"", b""])[:3]
+        first, author, message = ([*record.lstrip(b"\n").split(b"\n", 2), b"", b""])[:3]
         sha, stamp, *parents = _decode(first).split()
         when = datetime.fromtimestamp(int(stamp), UTC)
         return sha, when, len(parents), _decode(author), _decode(message).rstrip("\n")
@@ -140,8 +155,9 @@ def _parse_numstat(raw: bytes) -> list[tuple[str | None, str, int, int, bool]]:
             old, path = _decode(fields[i + 1]), fields[i + 2]
             i += 2
         binary = added == b"-"
-        result.append((old, _decode(path), 0 if binary else int(added),
-                       0 if binary else int(deleted), binary))
+        result.append(
+            (old, _decode(path), 0 if binary else int(added), 0 if binary else int(deleted), binary)
+        )
         i += 1
     return result
 
@@ -162,6 +178,12 @@ def _file_change(stat: tuple[str | None, str, int, int, bool], chunk: str) -> Fi
     elif old is not None:
         status = FileStatus.RENAMED
     patch = ("@@" + body) if body and not binary else None
-    return FileChange(path=path, status=status, additions=additions, deletions=deletions,
-                      patch=patch.rstrip("\n") if patch else None, binary=binary,
-                      old_path=old)
+    return FileChange(
+        path=path,
+        status=status,
+        additions=additions,
+        deletions=deletions,
+        patch=patch.rstrip("\n") if patch else None,
+        binary=binary,
+        old_path=old,
+    )

@@ -1,1 +1,1 @@
-"""Storage: SQLAlchemy 2 on SQLite by default, PostgreSQL through DATABASE_URL; Alembic migrations."""
+"""Storage: SQLAlchemy 2 on SQLite by default, PostgreSQL via DATABASE_URL; Alembic migrations."""

@@ -19,7 +19,7 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 def _base_url(url: str) -> URL:
     # Heroku and others hand out postgres://, which SQLAlchemy no longer accepts.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     try:
         parsed = make_url(url)
     except ArgumentError:

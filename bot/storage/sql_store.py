@@ -41,10 +41,14 @@ class SqlStore:
 
     async def put_commit(self, commit: Commit) -> None:
         """Keep a commit by repository and SHA."""
-        await self._insert_once(CommitRow(
-            repo=commit.repo, sha=commit.sha, committed_at=commit.committed_at,
-            payload=COMMIT.dump_json(commit).decode(),
-        ))
+        await self._insert_once(
+            CommitRow(
+                repo=commit.repo,
+                sha=commit.sha,
+                committed_at=commit.committed_at,
+                payload=COMMIT.dump_json(commit).decode(),
+            )
+        )
 
     async def get_analysis(
         self, sha: str, identity: AnalyzerIdentity, language: str
@@ -58,16 +62,26 @@ class SqlStore:
     async def put_analysis(self, analysis: CommitAnalysis) -> None:
         """Cache an analysis under its full key."""
         identity = analysis.analyzer
-        await self._insert_once(AnalysisRow(
-            sha=analysis.sha, analyzer=identity.name, prompt_version=identity.prompt_version,
-            model=identity.model, language=analysis.language,
-            payload=ANALYSIS.dump_json(analysis).decode(), created_at=datetime.now(UTC),
-        ))
+        await self._insert_once(
+            AnalysisRow(
+                sha=analysis.sha,
+                analyzer=identity.name,
+                prompt_version=identity.prompt_version,
+                model=identity.model,
+                language=analysis.language,
+                payload=ANALYSIS.dump_json(analysis).decode(),
+                created_at=datetime.now(UTC),
+            )
+        )
 
     async def get_digest(self, repo: str, day: date, tz: str, language: str) -> RepoDigest | None:
         """A stored digest, or None."""
-        query = select(DigestRow).where(DigestRow.repo == repo, DigestRow.day == day,
-                                        DigestRow.tz == tz, DigestRow.language == language)
+        query = select(DigestRow).where(
+            DigestRow.repo == repo,
+            DigestRow.day == day,
+            DigestRow.tz == tz,
+            DigestRow.language == language,
+        )
         async with self._sessions() as session:
             row = (await session.execute(query)).scalar_one_or_none()
         return DIGEST.validate_json(row.payload) if row else None
@@ -76,14 +90,24 @@ class SqlStore:
         """Keep a digest, replacing the same repository/day/zone/language."""
         payload = DIGEST.dump_json(digest).decode()
         query = select(DigestRow).where(
-            DigestRow.repo == digest.repo, DigestRow.day == digest.day,
-            DigestRow.tz == digest.tz, DigestRow.language == digest.language)
+            DigestRow.repo == digest.repo,
+            DigestRow.day == digest.day,
+            DigestRow.tz == digest.tz,
+            DigestRow.language == digest.language,
+        )
         async with self._sessions() as session:
             row = (await session.execute(query)).scalar_one_or_none()
             if row is None:
-                session.add(DigestRow(repo=digest.repo, day=digest.day, tz=digest.tz,
-                                      language=digest.language, payload=payload,
-                                      created_at=datetime.now(UTC)))
+                session.add(
+                    DigestRow(
+                        repo=digest.repo,
+                        day=digest.day,
+                        tz=digest.tz,
+                        language=digest.language,
+                        payload=payload,
+                        created_at=datetime.now(UTC),
+                    )
+                )
             else:
                 row.payload = payload
             await session.commit()

@@ -1,0 +1,1 @@
+"""Loopback emulators of the platforms' HTTP APIs, speaking their real wire formats."""

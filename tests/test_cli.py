@@ -1,0 +1,137 @@
+"""`digestbot digest`: defaults, `last`, output, and clear errors with non-zero exits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digestbot.cli import main
+from tests.emulators.github_api import GitHubEmulator
+from tests.emulators.loopback import Fault
+from tests.gitrepo import GitRepo
+
+TZ = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GITHUB_TOKEN", "GITHUB_API_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["digest", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_last_day_report_in_chinese_with_the_rules_note(
+    env: str, repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.commit("feat: first day", datetime(2026, 3, 1, 10, tzinfo=TZ), {"src/a.py": "1\n"})
+    repo.commit("fix: the latest day", datetime(2026, 3, 4, 23, 30, tzinfo=TZ), {"src/a.py": "2\n"})
+    code, out, err = run(
+        capsys, "--repo", str(repo.path), "--date", "last", "--tz", "Asia/Tokyo", "--lang", "zh"
+    )
+    assert code == 0
+    assert out.startswith("# 每日更新报告（2026-03-04）")
+    assert "fix: the latest day" in out and "feat: first day" not in out
+    assert "no model configured" in err
+    assert "1 commits (high 0, medium 1, low 0)" in err and "model calls 0" in err
+
+
+def test_report_goes_to_a_file(
+    env: str, repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.commit("docs: a", datetime(2026, 3, 4, 9, tzinfo=TZ), {"docs/a.md": "a\n"})
+    target = tmp_path / "report.md"
+    code, out, _ = run(
+        capsys,
+        "--repo",
+        str(repo.path),
+        "--date",
+        "2026-03-04",
+        "--tz",
+        "Asia/Tokyo",
+        "--out",
+        str(target),
+    )
+    assert code == 0 and out == ""
+    assert "Commits today: 1" in target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "status"),
+    [
+        (["--date", "2026-13-40"], "cannot read the date '2026-13-40'", 2),
+        (["--date", "someday"], "use today, yesterday, last or YYYY-MM-DD", 2),
+        (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'", 2),
+    ],
+)
+def test_bad_input_is_a_clear_usage_error(
+    env: str,
+    repo: GitRepo,
+    args: list[str],
+    message: str,
+    status: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "--repo", str(repo.path), *args)
+    assert code == status and message in err and "Traceback" not in err
+
+
+def test_a_path_that_is_not_a_repository(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--repo", str(tmp_path), "--date", "today")
+    assert code == 1 and "is not a git repository" in err
+
+
+def test_github_errors_reach_the_user(
+    env: str,
+    github: GitHubEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    github.add_repo("acme/app", [])
+    code, _, err = run(capsys, "--repo", "acme/missing", "--date", "2026-03-04")
+    assert code == 1 and "acme/missing not found" in err
+
+    github.tokens = {"right"}
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    code, _, err = run(capsys, "--repo", "acme/app", "--date", "2026-03-04")
+    assert code == 1 and "GITHUB_TOKEN" in err
+
+    monkeypatch.setenv("GITHUB_TOKEN", "right")
+    reset = int(datetime.now(ZoneInfo("UTC")).timestamp()) + 3600
+    github.fail(
+        Fault(
+            403,
+            {"message": "API rate limit exceeded"},
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+        )
+    )
+    code, _, err = run(capsys, "--repo", "acme/app", "--date", "2026-03-04")
+    assert code == 1 and "rate limit exceeded; it resets at" in err
+
+
+def test_an_llm_request_without_a_key_says_what_is_missing(
+    env: str, repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--repo", str(repo.path), "--analyzer", "llm")
+    assert code == 1 and "OPENAI_API_KEY" in err
+
+
+def test_broken_config_file_names_the_key(
+    env: str, repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "digestbot.toml"
+    config.write_text("[rules]\nhigh = 'ten'\n", encoding="utf-8")
+    code, _, err = run(capsys, "--repo", str(repo.path), "--config", str(config))
+    assert code == 2 and "rules.high" in err

@@ -1,0 +1,99 @@
+"""The rules analyzer scores as the reference README says, explains itself, and is bilingual."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.analyzers.rules import RulesAnalyzer, change_type, message_body, summarize
+from bot.config import RulesConfig
+from bot.models import Severity
+from tests.factories import change, commit
+
+RULES = RulesAnalyzer(RulesConfig())
+
+
+@pytest.mark.parametrize(
+    ("title", "files", "expected"),
+    [
+        # feat 8 + core code 2 = 10 → high, even for one small file (the noise the README notes)
+        ("feat: add x", [change("src/app/x.py", 5)], Severity.HIGH),
+        # fix 7 + >50 lines 1 + code 2 = 10 → high
+        ("fix: y", [change("src/app/y.py", 60)], Severity.HIGH),
+        # fix 7 + tests 1 = 8 → medium
+        ("fix: flaky", [change("tests/test_y.py", 5)], Severity.MEDIUM),
+        # docs 2 + >100 lines 2 + docs 0 + 3 files 1 = 5 → low
+        (
+            "docs: guide",
+            [change("docs/a.md", 40), change("docs/b.md", 40), change("docs/c.md", 40)],
+            Severity.LOW,
+        ),
+        # no prefix 3 + >500 lines 3 + code 2 + 6 files 2 = 10 → high
+        ("Rewrite engine", [change(f"src/e/f{i}.py", 100) for i in range(6)], Severity.HIGH),
+        # chore 1 + lockfile (config) 1 = 2 → low
+        ("chore: bump deps", [change("Cargo.lock", 3000)], Severity.LOW),
+        # ci 2 + config 1 + 3 files 1 = 4 → low
+        (
+            "ci: tweak",
+            [
+                change(".github/workflows/a.yml", 3),
+                change(".github/b.yml", 3),
+                change(".github/c.yml", 3),
+            ],
+            Severity.LOW,
+        ),
+        # refactor 5 + code 2 = 7 → medium
+        ("refactor: tidy", [change("src/app/z.py", 20)], Severity.MEDIUM),
+    ],
+)
+def test_severity_follows_the_reference_rules(title: str, files: list, expected: Severity) -> None:
+    analysis = RULES.analyze_now(commit(title, *files), "en")
+    assert analysis.severity is expected
+
+
+def test_reason_names_the_weights_that_fired() -> None:
+    analysis = RULES.analyze_now(commit("fix: y", change("src/app/y.py", 60)), "en")
+    assert analysis.severity_reason == "fix +7 · lines 60 +1 · mostly code +2 = 10 (high ≥ 10)"
+    zh = RULES.analyze_now(commit("fix: y", change("src/app/y.py", 60)), "zh")
+    assert zh.severity_reason == "fix +7 · 改动 60 行 +1 · 以代码为主 +2 = 10（高 ≥ 10）"
+
+
+def test_thresholds_and_weights_come_from_config() -> None:
+    strict = RulesAnalyzer(RulesConfig(high=12, type_weights={"feat": 8}))
+    analysis = strict.analyze_now(commit("feat: add x", change("src/app/x.py", 5)), "en")
+    assert analysis.severity is Severity.MEDIUM
+
+
+def test_change_type_from_files_when_the_title_has_no_prefix() -> None:
+    assert change_type(commit("Update guide", change("docs/guide.md"))) == "docs"
+    assert change_type(commit("More cases", change("tests/test_a.py"))) == "test"
+    assert change_type(commit("Pipeline", change(".github/workflows/ci.yml"))) == "ci"
+    assert change_type(commit("Stuff", change("src/a.py"), change("README.md"))) == "change"
+    assert change_type(commit("perf(db): faster", change("src/a.py"))) == "perf"
+
+
+def test_summary_drops_trailers_and_keeps_the_first_paragraph() -> None:
+    c = commit(
+        "feat(api): add paging (#12)",
+        change("src/api/pages.py", 30),
+        body="Adds cursor paging to list endpoints.\n\nDetails follow.\n\n"
+        "Signed-off-by: Dev <dev@example.com>\nCo-authored-by: X <x@example.com>",
+    )
+    assert "Signed-off-by" not in message_body(c)
+    summary = summarize(c, "en")
+    assert summary.startswith("add paging (#12). Adds cursor paging to list endpoints.")
+    assert "Details follow" not in summary and "Co-authored-by" not in summary
+    assert "src/api/" in summary
+
+
+def test_low_entries_carry_no_risks_high_ones_do() -> None:
+    low = RULES.analyze_now(commit("docs: typo", change("docs/a.md", 1)), "en")
+    assert low.severity is Severity.LOW and low.risks == () and low.recommendations == ()
+    high = RULES.analyze_now(commit("feat!: drop v1 API", change("src/api/v1.py", 300)), "en")
+    assert any("breaking" in r.lower() for r in high.risks)
+    assert any("test" in r.lower() for r in high.risks)
+    assert high.impact_scope == ("src/api/ (files: 1)",)
+
+
+def test_analysis_is_deterministic() -> None:
+    c = commit("feat: add x", change("src/app/x.py", 5), change("tests/test_x.py", 5))
+    assert RULES.analyze_now(c, "zh") == RULES.analyze_now(c, "zh")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.budget import DiffBudget
 from bot.config import FilterConfig
 from bot.days import DayWindow
 from bot.models import Commit, CommitAnalysis, DigestEntry, RepoDigest, Usage, order_entries
@@ -63,17 +61,13 @@ class DigestEngine:
         self,
         analyzer: Analyzer,
         store: DigestStores,
-        budget: DiffBudget,
         commit_filter: CommitFilter,
         *,
-        concurrency: int = 4,
         overviewer: Overviewer | None = None,
     ) -> None:
         self._analyzer = analyzer
         self._store = store
-        self._budget = budget
         self._filter = commit_filter
-        self._concurrency = concurrency
         self._overviewer = overviewer
 
     @property
@@ -81,17 +75,28 @@ class DigestEngine:
         """The analyzer this engine uses."""
         return self._analyzer
 
-    async def analyze(self, commit: Commit, language: str) -> tuple[CommitAnalysis, bool]:
-        """The cached analysis, or a new one (then cached); the flag says it is new."""
+    async def analyze(
+        self, commits: list[Commit], language: str, progress: Progress | None = None
+    ) -> tuple[list[CommitAnalysis], Usage]:
+        """Cached analyses where there are some, new ones (then cached) for the rest."""
         identity = self._analyzer.identity
-        cached = await self._store.get_analysis(commit.sha, identity, language)
-        if cached is not None:
-            return cached, False
-        analysis = await self._analyzer.analyze(commit, self._budget.apply(commit), language)
-        # A fallback analysis is not cached under the model's key: the next run retries it.
-        if analysis.analyzer == identity:
-            await self._store.put_analysis(analysis)
-        return analysis, True
+        cached = [await self._store.get_analysis(c.sha, identity, language) for c in commits]
+        missing = [c for c, a in zip(commits, cached, strict=True) if a is None]
+        hits = len(commits) - len(missing)
+
+        def shifted(done: int, total: int) -> None:
+            if progress:
+                progress(hits + done, hits + total)
+
+        fresh, usage = await self._analyzer.analyze_batch(missing, language, shifted)
+        for analysis in fresh:
+            # A fallback analysis is not cached under the model's key: the next run retries it.
+            if analysis.analyzer == identity:
+                await self._store.put_analysis(analysis)
+        by_sha = {a.sha: a for a in fresh}
+        return [
+            a if a is not None else by_sha[c.sha] for c, a in zip(commits, cached, strict=True)
+        ], usage
 
     async def build(
         self,
@@ -102,30 +107,26 @@ class DigestEngine:
     ) -> RepoDigest:
         """The digest of one repository's day, stored for recall."""
         commits = self._filter.apply(await source.commits(window))
-        gate = asyncio.Semaphore(self._concurrency)
-        done = 0
-
-        async def one(commit: Commit) -> tuple[DigestEntry, Usage]:
-            nonlocal done
-            async with gate:
-                analysis, fresh = await self.analyze(commit, language)
-            done += 1
-            if progress:
-                progress(done, len(commits))
-            return DigestEntry(commit, analysis), analysis.usage if fresh else Usage()
-
-        results = await asyncio.gather(*(one(c) for c in commits))
-        usage = sum((u for _, u in results), Usage())
+        analyses, usage = await self.analyze(commits, language, progress)
+        entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
         digest = RepoDigest(
             repo=await source.repo_name(),
             day=window.day,
             tz=window.tz,
             language=language,
-            entries=order_entries([e for e, _ in results]),
+            entries=order_entries(entries),
             usage=usage,
         )
-        if self._overviewer and digest.entries:
-            overview, spent = await self._overviewer.overview(digest)
-            digest = replace(digest, overview=overview, usage=digest.usage + spent)
+        digest = await self._with_overview(digest)
         await self._store.put_digest(digest)
         return digest
+
+    async def _with_overview(self, digest: RepoDigest) -> RepoDigest:
+        if not self._overviewer or not digest.entries:
+            return digest
+        stored = await self._store.get_digest(digest.repo, digest.day, digest.tz, digest.language)
+        # Same entries as the stored digest: its overview still holds, and costs nothing.
+        if stored is not None and stored.overview and stored.entries == digest.entries:
+            return replace(digest, overview=stored.overview)
+        overview, spent = await self._overviewer.overview(digest)
+        return replace(digest, overview=overview, usage=digest.usage + spent)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.days import DayWindow
 from bot.models import (
     AnalyzerIdentity,
-    BudgetedDiff,
     Commit,
     CommitAnalysis,
     RepoDigest,
+    Usage,
 )
 
 
@@ -36,15 +38,44 @@ class CommitSource(Protocol):
 
 
 class Analyzer(Protocol):
-    """Turns one commit into a CommitAnalysis."""
+    """Turns commits into CommitAnalyses; a batch lets a model triage the whole day at once."""
 
     @property
     def identity(self) -> AnalyzerIdentity:
         """What this analyzer is; part of the cache key."""
         ...
 
-    async def analyze(self, commit: Commit, diff: BudgetedDiff, language: str) -> CommitAnalysis:
-        """Analyze one commit from its budgeted diff."""
+    async def analyze_batch(
+        self, commits: Sequence[Commit], language: str, progress: Progress | None = None
+    ) -> tuple[list[CommitAnalysis], Usage]:
+        """Analyses in the order given, and the model usage they cost."""
+        ...
+
+
+class ModelError(RuntimeError):
+    """The model could not answer after retries; the message says why, briefly."""
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """What the model said, why it stopped, and what it cost."""
+
+    content: str
+    finish_reason: str
+    usage: Usage
+
+
+class ModelClient(Protocol):
+    """An OpenAI-compatible model: one JSON call and one text call."""
+
+    async def json_call(
+        self, system: str, user: str, name: str, schema: dict[str, Any], max_tokens: int
+    ) -> ModelReply:
+        """Ask for JSON matching a schema."""
+        ...
+
+    async def text_call(self, system: str, user: str, max_tokens: int) -> ModelReply:
+        """Ask for plain text."""
         ...
 
 

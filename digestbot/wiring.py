@@ -11,7 +11,11 @@ from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
 from bot.config import Settings
 from bot.digest import CommitFilter, DigestEngine
+from bot.llm.analyzer import LlmAnalyzer, Prompts
+from bot.llm.client import OpenAIModelClient
+from bot.llm.overview import LlmOverviewer
 from bot.ports import Analyzer, CommitSource, SourceError
+from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
 from bot.storage.database import create_engine, migrate_async
@@ -29,13 +33,16 @@ class Core:
     store: SqlStore
     engine: DigestEngine
     analyzer_note: str | None
+    model_client: OpenAIModelClient | None = None
 
     def source(self, spec: str, branch: str | None = None) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""
         return make_source(spec, self.settings, self.store, branch)
 
     async def close(self) -> None:
-        """Release the database."""
+        """Release the database and the model's connections."""
+        if self.model_client is not None:
+            await self.model_client.close()
         await self.store.close()
 
 
@@ -50,34 +57,47 @@ def make_source(
     return GitHubSource(spec, store, token=token, base_url=settings.github.api_url, branch=branch)
 
 
-def choose_analyzer(settings: Settings, mode: str) -> tuple[Analyzer, str | None]:
-    """The analyzer for a mode, with a note for stderr when the rules stand in for a model."""
+@dataclass(frozen=True)
+class AnalyzerChoice:
+    """The analyzer, its model client and overviewer when a model is used, and a note."""
+
+    analyzer: Analyzer
+    client: OpenAIModelClient | None = None
+    overviewer: LlmOverviewer | None = None
+    note: str | None = None
+
+
+def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
+    """The analyzer for a mode; the rules stand in (and say so) when no model is configured."""
     rules = RulesAnalyzer(settings.rules)
     if mode == "rules":
-        return rules, None
+        return AnalyzerChoice(rules)
     if not settings.model.configured:
         if mode == "llm":
             raise SourceError(
                 "--analyzer llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for "
                 "a provider other than OpenAI)"
             )
-        return rules, "no model configured (OPENAI_API_KEY is unset): using the offline rules"
-    raise SourceError("the model analyzer is not available in this build; use --analyzer rules")
+        return AnalyzerChoice(
+            rules, note="no model configured (OPENAI_API_KEY is unset): using the offline rules"
+        )
+    client = OpenAIModelClient(settings.model)
+    prompts = Prompts(load_prompt("triage"), load_prompt("analysis"))
+    analyzer = LlmAnalyzer(
+        client, prompts, DiffBudget(settings.budget.tokens_per_commit), rules, settings.model.model
+    )
+    return AnalyzerChoice(analyzer, client, LlmOverviewer(client, load_prompt("overview")))
 
 
 async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     """Migrate the database and build the engine."""
-    analyzer, note = choose_analyzer(settings, analyzer_mode)
+    choice = choose_analyzer(settings, analyzer_mode)
     await migrate_async(settings.database_url)
     store = SqlStore(create_engine(settings.database_url))
     engine = DigestEngine(
-        analyzer,
-        store,
-        DiffBudget(settings.budget.tokens_per_commit),
-        CommitFilter(settings.filters),
-        concurrency=settings.model.concurrency,
+        choice.analyzer, store, CommitFilter(settings.filters), overviewer=choice.overviewer
     )
-    return Core(settings, store, engine, note)
+    return Core(settings, store, engine, choice.note, choice.client)
 
 
 def warn(message: str) -> None:

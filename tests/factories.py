@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from bot.days import DayWindow
 from bot.models import Commit, FileChange, FileStatus
 
 
@@ -56,3 +57,46 @@ def commit(
         files=files,
         url=f"https://github.com/{repo}/commit/{sha}",
     )
+
+
+class ListSource:
+    """A commit source over a fixed list (for engine tests that need no git or GitHub)."""
+
+    def __init__(self, name: str, commits: list[Commit]) -> None:
+        self._name = name
+        self._commits = commits
+
+    async def repo_name(self) -> str:
+        return self._name
+
+    async def commits(self, window: DayWindow) -> list[Commit]:
+        return [c for c in self._commits if window.contains(c.committed_at)]
+
+    async def latest_commit_time(self) -> datetime | None:
+        return max((c.committed_at for c in self._commits), default=None)
+
+
+def day_of_commits(n: int, repo: str = "acme/app") -> list[Commit]:
+    """A varied day: features, fixes, docs, tests, CI and a lockfile bump, newest last."""
+    kinds = [
+        ("feat(api): endpoint {i}", [("src/api/e{i}.py", 80), ("tests/test_e{i}.py", 20)]),
+        ("fix: edge case {i}", [("src/core/c{i}.py", 12)]),
+        ("docs: page {i}", [("docs/p{i}.md", 5)]),
+        ("test: cover {i}", [("tests/test_c{i}.py", 30)]),
+        ("ci: job {i}", [(".github/workflows/j{i}.yml", 6)]),
+        ("chore(deps): lock {i}", [("Cargo.lock", 900)]),
+    ]
+    start = datetime(2026, 2, 19, 1, 0, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        title, files = kinds[i % len(kinds)]
+        out.append(
+            commit(
+                title.format(i=i),
+                *[change(p.format(i=i), lines, hunks=4) for p, lines in files],
+                sha=f"{i:04x}" + "b" * 36,
+                when=start + timedelta(minutes=20 * i),
+                repo=repo,
+            )
+        )
+    return out

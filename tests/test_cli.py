@@ -135,3 +135,39 @@ def test_broken_config_file_names_the_key(
     config.write_text("[rules]\nhigh = 'ten'\n", encoding="utf-8")
     code, _, err = run(capsys, "--repo", str(repo.path), "--config", str(config))
     assert code == 2 and "rules.high" in err
+
+
+def test_with_a_model_the_closing_line_counts_tokens_and_cost(
+    env: str,
+    repo: GitRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.emulators.openai_api import OpenAIEmulator
+
+    repo.commit("feat: model day", datetime(2026, 3, 4, 9, tzinfo=TZ), {"src/a.py": "1\n"})
+    config = tmp_path / "digestbot.toml"
+    config.write_text(
+        "[model]\nprompt_price_per_million = 1.0\ncompletion_price_per_million = 2.0\n",
+        encoding="utf-8",
+    )
+    with OpenAIEmulator() as emu:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{emu.url}/v1")
+        code, out, err = run(
+            capsys,
+            "--repo",
+            str(repo.path),
+            "--date",
+            "2026-03-04",
+            "--tz",
+            "Asia/Tokyo",
+            "--config",
+            str(config),
+        )
+        calls = len(emu.requests)
+    assert code == 0 and "no model configured" not in err
+    assert "Model summary of" in out and "Overview: 1 commits analyzed" in out
+    assert f"model calls {calls}" in err and "cost $0.0" in err
+    assert "analyzer llm" in err

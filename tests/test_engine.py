@@ -6,7 +6,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.analyzers.rules import RulesAnalyzer
-from bot.budget import DiffBudget
 from bot.config import FilterConfig, RulesConfig
 from bot.days import DayWindow
 from bot.digest import CommitFilter, DigestEngine
@@ -56,7 +55,6 @@ def engine(store: SqlStore, filters: FilterConfig | None = None) -> DigestEngine
     return DigestEngine(
         RulesAnalyzer(RulesConfig()),
         store,
-        DiffBudget(4000),
         CommitFilter(filters or FilterConfig()),
     )
 

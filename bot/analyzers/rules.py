@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.analyzers.hints import recommendations_for, risks_for
@@ -12,11 +13,12 @@ from bot.files import FileKind, component, file_kind
 from bot.i18n import text
 from bot.models import (
     AnalyzerIdentity,
-    BudgetedDiff,
     Commit,
     CommitAnalysis,
     Severity,
+    Usage,
 )
+from bot.ports import Progress
 
 RULES_IDENTITY = AnalyzerIdentity(name="rules", prompt_version="rules-1", model="")
 _TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(?:-by|-id|-Id|-ID| by)?: .+$")
@@ -79,9 +81,16 @@ class RulesAnalyzer:
     def __init__(self, config: RulesConfig) -> None:
         self._config = config
 
-    async def analyze(self, commit: Commit, diff: BudgetedDiff, language: str) -> CommitAnalysis:
-        """Analyze a commit from its metadata alone (the diff text is not read)."""
-        return self.analyze_now(commit, language)
+    async def analyze_batch(
+        self, commits: Sequence[Commit], language: str, progress: Progress | None = None
+    ) -> tuple[list[CommitAnalysis], Usage]:
+        """Analyze commits from their metadata alone; no model, no cost."""
+        analyses = []
+        for done, commit in enumerate(commits, 1):
+            analyses.append(self.analyze_now(commit, language))
+            if progress:
+                progress(done, len(commits))
+        return analyses, Usage()
 
     def analyze_now(self, commit: Commit, language: str) -> CommitAnalysis:
         """The synchronous analysis, also used as the model's prior and fallback."""

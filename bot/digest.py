@@ -9,11 +9,18 @@ from typing import Protocol
 from bot.config import FilterConfig
 from bot.days import DayWindow
 from bot.models import Commit, CommitAnalysis, DigestEntry, RepoDigest, Usage, order_entries
-from bot.ports import AnalysisStore, Analyzer, CommitSource, DigestStore, Progress
+from bot.ports import (
+    AnalysisStore,
+    Analyzer,
+    CommitSource,
+    CommitStore,
+    DigestStore,
+    Progress,
+)
 
 
-class DigestStores(AnalysisStore, DigestStore, Protocol):
-    """What the engine keeps: analyses and digests."""
+class DigestStores(CommitStore, AnalysisStore, DigestStore, Protocol):
+    """What the engine keeps: commits, analyses and digests."""
 
 
 class Overviewer(Protocol):
@@ -107,6 +114,9 @@ class DigestEngine:
     ) -> RepoDigest:
         """The digest of one repository's day, stored for recall."""
         commits = self._filter.apply(await source.commits(window))
+        for commit in commits:
+            # Kept by SHA so explain and follow-ups find them later, from any source.
+            await self._store.put_commit(commit)
         analyses, usage = await self.analyze(commits, language, progress)
         entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
         digest = RepoDigest(

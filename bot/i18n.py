@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.models import Severity
 
 LANGUAGES = ("zh", "en")
+# How prompts name the language the model must write in.
+LANGUAGE_NAMES = {"zh": "Simplified Chinese", "en": "English"}
 
 CHANGE_TYPES: dict[str, dict[str, str]] = {
     "zh": {

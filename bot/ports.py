@@ -36,6 +36,10 @@ class CommitSource(Protocol):
         """Committer time of the branch head, for `--date last`."""
         ...
 
+    async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
+        """The commits that merged a pull request, or the one with a SHA prefix."""
+        ...
+
 
 class Analyzer(Protocol):
     """Turns commits into CommitAnalyses; a batch lets a model triage the whole day at once."""

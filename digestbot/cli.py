@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="leave out files matching a glob",
     )
+    chat = sub.add_parser("chat", help="a console channel: /digest commands and follow-ups")
+    chat.add_argument("--repo", action="append", help="OWNER/NAME or a path (repeatable)")
+    chat.add_argument("--tz", default=None, help="IANA time zone (default: the local zone)")
+    chat.add_argument("--lang", default="en", choices=LANGUAGES)
+    chat.add_argument("--analyzer", default="auto", choices=ANALYZER_MODES)
+    _add_common(chat)
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     _add_common(migrate)
     return parser
@@ -89,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             migrate(settings.database_url)
             return 0
+        if args.command == "chat":
+            return asyncio.run(_chat(args, settings))
         return asyncio.run(_digest(args, settings))
     except (ConfigError, DateSpecError) as exc:
         warn(str(exc))
@@ -114,6 +122,22 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
         await core.close()
     _write(render_report(report), args.out)
     warn(closing_line(report, core))
+    return 0
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.console import run_console
+
+    tz = args.tz or local_zone_name()
+    zone(tz)
+    core = await open_core(settings, args.analyzer)
+    try:
+        if core.analyzer_note:
+            warn(core.analyzer_note)
+        conversation = await core.conversation(args.repo or ["."], tz, args.lang)
+        await run_console(conversation, sys.stdin, sys.stdout)
+    finally:
+        await core.close()
     return 0
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
 from bot.config import Settings
+from bot.conversation import ChannelSetup, Conversation
 from bot.digest import CommitFilter, DigestEngine
+from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.llm.analyzer import LlmAnalyzer, Prompts
 from bot.llm.client import OpenAIModelClient
 from bot.llm.overview import LlmOverviewer
@@ -18,6 +20,7 @@ from bot.ports import Analyzer, CommitSource, SourceError
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
+from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.sql_store import SqlStore
 
@@ -33,7 +36,21 @@ class Core:
     store: SqlStore
     engine: DigestEngine
     analyzer_note: str | None
+    answerer: Answerer
     model_client: OpenAIModelClient | None = None
+
+    async def conversation(self, specs: list[str], tz: str, language: str) -> Conversation:
+        """The conversation core for one channel following some repositories (the console)."""
+        sources = [self.source(spec) for spec in specs]
+        named = {await s.repo_name(): s for s in sources}
+        setup = ChannelSetup(named, tz, language)
+        return Conversation(
+            self.engine,
+            self.store,
+            SqlChatStore(self.store.engine),
+            lambda _target: setup,
+            self.answerer,
+        )
 
     def source(self, spec: str, branch: str | None = None) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""
@@ -97,7 +114,12 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     engine = DigestEngine(
         choice.analyzer, store, CommitFilter(settings.filters), overviewer=choice.overviewer
     )
-    return Core(settings, store, engine, choice.note, choice.client)
+    answerer: Answerer = StoredAnswerer()
+    if choice.client is not None:
+        answerer = ModelAnswerer(
+            choice.client, load_prompt("followup"), DiffBudget(settings.budget.tokens_per_commit)
+        )
+    return Core(settings, store, engine, choice.note, answerer, choice.client)
 
 
 def warn(message: str) -> None:

@@ -75,6 +75,14 @@ class ListSource:
     async def latest_commit_time(self) -> datetime | None:
         return max((c.committed_at for c in self._commits), default=None)
 
+    async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
+        return [
+            c
+            for c in self._commits
+            if (pr_number is not None and c.pr_number == pr_number)
+            or (sha is not None and c.sha.startswith(sha))
+        ]
+
 
 def day_of_commits(n: int, repo: str = "acme/app") -> list[Commit]:
     """A varied day: features, fixes, docs, tests, CI and a lockfile bump, newest last."""

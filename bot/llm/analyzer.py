@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.analyzers.rules import RulesAnalyzer, message_body
 from bot.budget import DiffBudget
+from bot.i18n import LANGUAGE_NAMES
 from bot.llm.schema import AnalysisOut, TriageItem, TriageOut, strict_schema
 from bot.models import (
     AnalyzerIdentity,
@@ -25,7 +26,6 @@ from bot.ports import ModelClient, ModelError, ModelReply, Progress
 from bot.prompts import Prompt, untrusted
 
 M = TypeVar("M", bound=BaseModel)
-LANGUAGE_NAMES = {"zh": "Simplified Chinese", "en": "English"}
 TRIAGE_BATCH = 12
 _TRIAGE_SCHEMA = strict_schema(TriageOut)
 _ANALYSIS_SCHEMA = strict_schema(AnalysisOut)

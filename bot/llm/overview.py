@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.llm.analyzer import LANGUAGE_NAMES
+from bot.i18n import LANGUAGE_NAMES
 from bot.models import SEVERITIES_DESC, RepoDigest, Usage
 from bot.ports import ModelClient, ModelError
 from bot.prompts import Prompt, untrusted

@@ -149,6 +149,22 @@ class GitHubSource:
         commits = await asyncio.gather(*(fetch(sha) for sha in shas))
         return sorted(commits, key=lambda c: c.committed_at)
 
+    async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
+        """The commit that merged a pull request (GitHub's pulls API), or one by SHA."""
+        repo, name = await self._repository(), await self.repo_name()
+        if pr_number is not None:
+            try:
+                merged = await self._call(lambda: repo.get_pull(pr_number).merge_commit_sha)
+            except SourceError:
+                return []
+            sha = merged
+        if not sha:
+            return []
+        try:
+            return [await self._commit(repo, name, sha)]
+        except SourceError:
+            return []
+
     async def _commit(self, repo: Any, name: str, sha: str) -> Commit:
         stored = await self._store.get_commit(name, sha)
         if stored is not None:

@@ -93,20 +93,26 @@ class LocalGitSource:
         """Commits whose committer time is in [start, end) of the window, oldest first."""
         await self._git("rev-parse", "--git-dir")
         start, end = int(window.start.timestamp()), int(window.end.timestamp())
-        raw = await self._git(
-            "log",
-            self._rev(),
-            "-z",
-            "--format=%H %ct %P%n%an%n%B",
-            f"--since=@{start - 1}",
-            f"--until=@{end}",
-        )
+        found = await self._log(self._rev(), f"--since=@{start - 1}", f"--until=@{end}")
+        return [c for c in found if window.contains(c.committed_at)]
+
+    async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
+        """Commits on the branch that merged a pull request, or the commit with a SHA prefix."""
+        if sha:
+            try:
+                return await self._log("-1", "--no-walk", sha)
+            except SourceError:
+                return []
+        found = await self._log(self._rev(), "-n", "500", "--fixed-strings", f"--grep=#{pr_number}")
+        return [c for c in found if c.pr_number == pr_number]
+
+    async def _log(self, *args: str) -> list[Commit]:
+        raw = await self._git("log", "-z", "--format=%H %ct %P%n%an%n%B", *args)
         name = await self.repo_name()
         origin = await self._origin()
         heads = [self._head(record) for record in raw.split(b"\0") if record.strip()]
-        selected = [h for h in heads if window.contains(h[1])]
         files = await asyncio.gather(
-            *(self._files(sha, parents) for sha, _, parents, _, _ in selected)
+            *(self._files(sha, parents) for sha, _, parents, _, _ in heads)
         )
         commits = [
             Commit(
@@ -119,7 +125,7 @@ class LocalGitSource:
                 files=changed,
                 url=f"https://{origin[0]}/{origin[1]}/commit/{sha}" if origin else None,
             )
-            for (sha, when, parents, author, message), changed in zip(selected, files, strict=True)
+            for (sha, when, parents, author, message), changed in zip(heads, files, strict=True)
         ]
         return sorted(commits, key=lambda c: c.committed_at)
 

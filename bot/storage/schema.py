@@ -47,3 +47,31 @@ class DigestRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MessageLinkRow(Base):
+    """A bot message, linked to its digest and (for a thread reply) its commit."""
+
+    __tablename__ = "message_links"
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    root_id: Mapped[str] = mapped_column(String(100))
+    repo: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date] = mapped_column(Date)
+    tz: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    shas: Mapped[str] = mapped_column(Text, default="")
+
+
+class ThreadTurnRow(Base):
+    """One turn of a thread conversation (a question or an answer)."""
+
+    __tablename__ = "thread_turns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    root_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

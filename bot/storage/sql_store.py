@@ -20,6 +20,11 @@ class SqlStore:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, shared with the chat store."""
+        return self._engine
+
     async def close(self) -> None:
         """Release the engine's connections."""
         await self._engine.dispose()

@@ -1,0 +1,116 @@
+"""Follow-up answers: from the model when one is configured, else from the stored analyses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.budget import DiffBudget
+from bot.i18n import LANGUAGE_NAMES
+from bot.models import DigestEntry, RepoDigest
+from bot.ports import ModelClient, ModelError
+from bot.prompts import Prompt, untrusted
+
+_ANSWER_TOKENS = 500
+_CONTEXT_DIFF_TOKENS = 2500
+_NO_MODEL = {
+    "en": "No model is configured, so this is the stored analysis.",
+    "zh": "未配置模型，以下是已保存的分析。",
+}
+
+
+@dataclass(frozen=True)
+class FollowUpContext:
+    """What a question is about: the digest, the chosen entries, the thread's language."""
+
+    digest: RepoDigest | None
+    entries: tuple[DigestEntry, ...]
+    language: str
+
+
+class Answerer(Protocol):
+    """Answers a follow-up question."""
+
+    async def answer(
+        self, question: str, context: FollowUpContext, history: list[tuple[str, str]]
+    ) -> str:
+        """The answer text (the core sanitizes it)."""
+        ...
+
+
+def _stored(entry: DigestEntry) -> str:
+    a = entry.analysis
+    lines = [
+        f"{entry.commit.short_sha} {entry.commit.title}",
+        f"[{a.severity.value}] {a.severity_reason}",
+        a.summary,
+    ]
+    lines += [f"- {r}" for r in (*a.risks, *a.recommendations)]
+    return "\n".join(lines)
+
+
+class StoredAnswerer:
+    """Without a model: the stored analyses of the commits concerned, and a note saying so."""
+
+    async def answer(
+        self, question: str, context: FollowUpContext, history: list[tuple[str, str]]
+    ) -> str:
+        """The stored analysis (or the overview) with the no-model note."""
+        note = _NO_MODEL[context.language]
+        if context.entries:
+            return note + "\n\n" + "\n\n".join(_stored(e) for e in context.entries[:3])
+        digest = context.digest
+        if digest and digest.overview:
+            return f"{note}\n\n{digest.overview}"
+        titles = "\n".join(
+            f"- {e.commit.short_sha} {e.commit.title}"
+            for e in (digest.entries if digest else ())[:10]
+        )
+        return f"{note}\n\n{titles}" if titles else note
+
+
+class ModelAnswerer:
+    """Answers with the model from the commits' analyses, budgeted diffs and earlier turns."""
+
+    def __init__(self, client: ModelClient, prompt: Prompt, budget: DiffBudget) -> None:
+        self._client = client
+        self._prompt = prompt
+        self._budget = budget
+        self._fallback = StoredAnswerer()
+
+    async def answer(
+        self, question: str, context: FollowUpContext, history: list[tuple[str, str]]
+    ) -> str:
+        """The model's answer; the stored analysis when the model fails."""
+        system, user = self._prompt.render(
+            language=LANGUAGE_NAMES[context.language],
+            context=self._context(context),
+            history="\n".join(f"{role}: {text}" for role, text in history) or "(none)",
+            question=untrusted(question),
+        )
+        try:
+            reply = await self._client.text_call(system, user, _ANSWER_TOKENS)
+        except ModelError:
+            return await self._fallback.answer(question, context, history)
+        return reply.content.strip() or await self._fallback.answer(question, context, history)
+
+    def _context(self, context: FollowUpContext) -> str:
+        if not context.entries:
+            digest = context.digest
+            overview = digest.overview if digest and digest.overview else ""
+            titles = "\n".join(
+                f"{e.commit.short_sha} [{e.analysis.severity.value}] {e.commit.title}"
+                for e in (digest.entries if digest else ())
+            )
+            return "Digest overview:\n" + untrusted(f"{overview}\n{titles}")
+        share = max(300, _CONTEXT_DIFF_TOKENS // len(context.entries))
+        parts = []
+        for entry in context.entries[:4]:
+            diff = self._budget.apply(entry.commit, share).text
+            parts.append(
+                f"commit_id: {entry.commit.short_sha}\n"
+                + untrusted(
+                    f"{entry.commit.message}\n\nAnalysis:\n{_stored(entry)}\n\nDiff:\n{diff}"
+                )
+            )
+        return "\n\n".join(parts)

@@ -158,7 +158,12 @@ class Conversation:
             entries,
         )
         refs = await poster.send(target, EntryMessage(digest, entries))
-        await self._link(refs, refs[0], digest, tuple(c.sha for c in commits))
+        root = refs[0]
+        await self._link(refs, root, digest, tuple(c.sha for c in commits))
+        depth = await self._answerer.explain(FollowUpContext(digest, entries, setup.language))
+        if depth:
+            more = await poster.send(target, TextMessage(safe_text(depth)), root)
+            await self._link(more, root, digest, tuple(c.sha for c in commits))
 
     async def _resolve(self, setup: ChannelSetup, command: ExplainCommand) -> list[Commit]:
         repos = list(setup.sources)

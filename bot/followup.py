@@ -37,6 +37,10 @@ class Answerer(Protocol):
         """The answer text (the core sanitizes it)."""
         ...
 
+    async def explain(self, context: FollowUpContext) -> str | None:
+        """An in-depth explanation and what to watch; None when there is nothing to add."""
+        ...
+
 
 def _stored(entry: DigestEntry) -> str:
     a = entry.analysis
@@ -51,6 +55,10 @@ def _stored(entry: DigestEntry) -> str:
 
 class StoredAnswerer:
     """Without a model: the stored analyses of the commits concerned, and a note saying so."""
+
+    async def explain(self, context: FollowUpContext) -> str | None:
+        """Nothing beyond the analysis already posted."""
+        return None
 
     async def answer(
         self, question: str, context: FollowUpContext, history: list[tuple[str, str]]
@@ -72,11 +80,25 @@ class StoredAnswerer:
 class ModelAnswerer:
     """Answers with the model from the commits' analyses, budgeted diffs and earlier turns."""
 
-    def __init__(self, client: ModelClient, prompt: Prompt, budget: DiffBudget) -> None:
+    def __init__(
+        self, client: ModelClient, prompt: Prompt, explain_prompt: Prompt, budget: DiffBudget
+    ) -> None:
         self._client = client
         self._prompt = prompt
+        self._explain_prompt = explain_prompt
         self._budget = budget
         self._fallback = StoredAnswerer()
+
+    async def explain(self, context: FollowUpContext) -> str | None:
+        """The model's in-depth explanation; None when the model fails (the entry stands)."""
+        system, user = self._explain_prompt.render(
+            language=LANGUAGE_NAMES[context.language], context=self._context(context)
+        )
+        try:
+            reply = await self._client.text_call(system, user, _ANSWER_TOKENS * 2)
+        except ModelError:
+            return None
+        return reply.content.strip() or None
 
     async def answer(
         self, question: str, context: FollowUpContext, history: list[tuple[str, str]]

@@ -117,7 +117,10 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     answerer: Answerer = StoredAnswerer()
     if choice.client is not None:
         answerer = ModelAnswerer(
-            choice.client, load_prompt("followup"), DiffBudget(settings.budget.tokens_per_commit)
+            choice.client,
+            load_prompt("followup"),
+            load_prompt("explain"),
+            DiffBudget(settings.budget.tokens_per_commit),
         )
     return Core(settings, store, engine, choice.note, answerer, choice.client)
 

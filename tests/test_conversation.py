@@ -111,7 +111,14 @@ async def test_console_session_end_to_end_with_the_model(
         )
         try:
             text = await session(
-                core, repo, ["/digest last", ">2 why is this risky?", ">2 and the tests?"]
+                core,
+                repo,
+                [
+                    "/digest last",
+                    ">2 why is this risky?",
+                    ">2 and the tests?",
+                    "/digest explain #42",
+                ],
             )
         finally:
             await core.close()
@@ -122,6 +129,8 @@ async def test_console_session_end_to_end_with_the_model(
     high_sha = next(line.split()[3] for line in text.splitlines() if line.startswith("    [2]"))
     assert f"Answer about {high_sha}: see the diff." in text
     assert "<!channel>" not in text
+    fix_sha = repo.git("rev-parse", "HEAD~1")[:7]
+    assert f"Answer about {fix_sha}: see the diff." in text.split("explain", 1)[-1]
     assert len(followups) == 2
     second = followups[1]["messages"][1]["content"]
     assert "why is this risky?" in second  # the earlier turn is in the context

@@ -182,3 +182,16 @@ async def test_latest_commit_time_and_default_branch(
     assert await src.latest_commit_time() == commits[-1].committed_at
     listing = [r for r in github.requests if r.path == "/repos/acme/app/commits"]
     assert listing[-1].query["sha"] == ["trunk"]
+
+
+async def test_find_by_pull_request_api_and_by_sha(github: GitHubEmulator, store: SqlStore) -> None:
+    commits = day_commits(3)
+    plain = commit(
+        "Squash without a number", change("src/x.py"), sha="e" * 40, when=commits[0].committed_at
+    )
+    github.add_repo("acme/app", [*commits, plain])
+    github.pulls[("acme/app", 6356)] = plain.sha
+    src = source(github, store)
+    assert [c.sha for c in await src.find(pr_number=6356)] == [plain.sha]
+    assert [c.sha for c in await src.find(sha=commits[1].sha[:9])] == [commits[1].sha]
+    assert await src.find(pr_number=1) == []

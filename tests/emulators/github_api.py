@@ -27,6 +27,7 @@ class GitHubEmulator(LoopbackServer):
         self.repos: dict[str, dict[str, Any]] = {}
         self.tokens: set[str] | None = None
         self.rate_remaining = 5000
+        self.pulls: dict[tuple[str, int], str] = {}
 
     def add_repo(
         self,
@@ -64,6 +65,21 @@ class GitHubEmulator(LoopbackServer):
             return Response(200, self._repo_json(full_name))
         if rest == "/commits":
             return self._list(full_name, request)
+        if rest.startswith("/pulls/"):
+            number = int(rest.removeprefix("/pulls/"))
+            merged = self.pulls.get((full_name, number))
+            if merged is None:
+                return Response(404, {"message": "Not Found"})
+            return Response(
+                200,
+                {
+                    "number": number,
+                    "state": "closed",
+                    "merged": True,
+                    "merge_commit_sha": merged,
+                    "url": f"{self.url}/repos/{full_name}/pulls/{number}",
+                },
+            )
         if rest.startswith("/commits/"):
             return self._commit(full_name, rest.removeprefix("/commits/"), request)
         return Response(404, {"message": "Not Found"})

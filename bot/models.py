@@ -6,6 +6,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal, get_args
 
 _PR_PATTERNS = (
     re.compile(r"\(#(\d+)\)\s*$"),
@@ -14,6 +15,24 @@ _PR_PATTERNS = (
 _CONVENTIONAL = re.compile(
     r"^(?P<type>[a-zA-Z]+)(?:\((?P<scope>[^)]*)\))?(?P<bang>!)?:\s*(?P<desc>.*)$"
 )
+
+
+# Change types: the conventional-commit types, plus "change" for a title without one.
+ChangeType = Literal[
+    "feat",
+    "fix",
+    "perf",
+    "refactor",
+    "test",
+    "docs",
+    "ci",
+    "build",
+    "chore",
+    "style",
+    "revert",
+    "change",
+]
+CONVENTIONAL_TYPES = frozenset(get_args(ChangeType)) - {"change"}
 
 
 class Severity(enum.Enum):

@@ -12,6 +12,7 @@ from bot.config import RulesConfig
 from bot.files import FileKind, component, file_kind
 from bot.i18n import text
 from bot.models import (
+    CONVENTIONAL_TYPES,
     AnalyzerIdentity,
     Commit,
     CommitAnalysis,
@@ -176,19 +177,7 @@ def dominant_kind(commit: Commit) -> FileKind:
 def change_type(commit: Commit) -> str:
     """The conventional type, or one read from the files when the title has none."""
     ctype = commit.conventional.type
-    if ctype in {
-        "feat",
-        "fix",
-        "perf",
-        "refactor",
-        "test",
-        "docs",
-        "ci",
-        "build",
-        "chore",
-        "style",
-        "revert",
-    }:
+    if ctype is not None and ctype in CONVENTIONAL_TYPES:
         return ctype
     if commit.is_merge:
         return "merge"

@@ -27,8 +27,10 @@ from bot.prompts import Prompt, untrusted
 
 M = TypeVar("M", bound=BaseModel)
 TRIAGE_BATCH = 12
-_TRIAGE_SCHEMA = strict_schema(TriageOut)
-_ANALYSIS_SCHEMA = strict_schema(AnalysisOut)
+_SCHEMAS: dict[type[BaseModel], dict[str, object]] = {
+    TriageOut: strict_schema(TriageOut),
+    AnalysisOut: strict_schema(AnalysisOut),
+}
 # Output allowances: enough for a full entry at each depth; doubled once if an answer is cut off.
 _OUTPUT_TOKENS = {Severity.HIGH: 1400, Severity.MEDIUM: 800}
 _TRIAGE_OUTPUT_PER_COMMIT = 110
@@ -199,7 +201,7 @@ class LlmAnalyzer:
         self, system: str, user: str, name: str, model: type[M], max_tokens: int
     ) -> Asked:
         """One question, with one repair retry when the answer is not valid JSON for the schema."""
-        schema = _TRIAGE_SCHEMA if model is TriageOut else _ANALYSIS_SCHEMA
+        schema = _SCHEMAS[model]
         usage = Usage()
         for attempt in range(2):
             try:

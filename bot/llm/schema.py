@@ -7,20 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ChangeType = Literal[
-    "feat",
-    "fix",
-    "perf",
-    "refactor",
-    "test",
-    "docs",
-    "ci",
-    "build",
-    "chore",
-    "style",
-    "revert",
-    "change",
-]
+from bot.models import ChangeType
+
 SeverityName = Literal["high", "medium", "low"]
 
 

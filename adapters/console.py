@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import TextIO
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TextIO, cast
 
 from bot.chat import (
     ChatTarget,
@@ -13,61 +13,24 @@ from bot.chat import (
     EntryMessage,
     MessageRef,
     OutgoingMessage,
+    Part,
+    RenderedPost,
     SummaryMessage,
     TextMessage,
     ThreadReplyEvent,
+    one_message_per_reply,
 )
 from bot.conversation import Conversation
-from bot.i18n import SEVERITY, change_type_label, text
-from bot.models import SEVERITIES_DESC
-from bot.sanitize import safe_text
+from bot.layout import layout, plain_text
 
 CONSOLE = ChatTarget("console", "local")
 PROMPT_HELP = "Type /digest help, /digest last, or >N question to reply to message N. Ctrl-D quits."
 
 
 def format_message(message: OutgoingMessage) -> str:
-    """Plain text for a terminal."""
-    if isinstance(message, TextMessage):
-        return safe_text(message.text, 6000)
-    if isinstance(message, SummaryMessage):
-        return _summary(message)
-    return _entries(message)
-
-
-def _summary(message: SummaryMessage) -> str:
-    digest, lang = message.digest, message.digest.language
-    counts = digest.counts()
-    stats = text(
-        lang,
-        "stats_line",
-        total=len(digest.entries),
-        **{s.value: counts[s] for s in SEVERITIES_DESC},
-    )
-    lines = [f"{digest.repo} — {digest.day.isoformat()}", stats]
-    if digest.overview:
-        lines.append(digest.overview)
-    lines += [f"  🔴 {title}" for title in message.high_titles()]
-    if message.report_url:
-        lines.append(message.report_url)
-    return safe_text("\n".join(lines), 6000)
-
-
-def _entries(message: EntryMessage) -> str:
-    lang = message.digest.language
-    blocks = []
-    for entry in message.entries:
-        a = entry.analysis
-        head = (
-            f"{SEVERITY[lang][a.severity]} {entry.commit.short_sha} {entry.commit.title} "
-            f"({change_type_label(lang, a.change_type)})"
-        )
-        body = [head, a.summary]
-        body += [f"  ⚠ {r}" for r in a.risks] + [f"  → {r}" for r in a.recommendations]
-        if a.fallback_reason:
-            body.append(f"  (rules analysis: {a.fallback_reason})")
-        blocks.append("\n".join(body))
-    return safe_text("\n\n".join(blocks), 6000)
+    """Plain text for a terminal: the neutral layout without markup."""
+    blocks = layout(message)
+    return "\n".join(plain_text(line) for block in blocks for line in block.lines)
 
 
 class ConsolePoster:
@@ -83,21 +46,32 @@ class ConsolePoster:
         """The ref of the message shown as [number]."""
         return MessageRef(CONSOLE, f"{self._session}.{number}")
 
-    async def send(
-        self, target: ChatTarget, message: OutgoingMessage, thread: MessageRef | None = None
-    ) -> list[MessageRef]:
-        """Print one message and return its ref."""
+    def render(self, message: OutgoingMessage) -> list[Part]:
+        """One terminal block per message; a terminal has no length limit worth splitting for."""
+        shas = (
+            tuple(e.commit.sha for e in message.entries)
+            if isinstance(message, EntryMessage)
+            else ()
+        )
+        private = isinstance(message, TextMessage) and message.private
+        return [Part((format_message(message), private), shas)]
+
+    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
+        """The summary, then one block per thread reply."""
+        return one_message_per_reply(self.render, summary, replies)
+
+    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
+        """Print one block, numbered; thread replies indented under their root."""
+        body, private = cast(tuple[str, bool], part.payload)
         self._count += 1
         indent = "    " if thread else ""
-        marker = f"[{self._count}]" + (
-            " (only you)" if isinstance(message, TextMessage) and message.private else ""
-        )
-        lines = format_message(message).splitlines() or [""]
+        marker = f"[{self._count}]" + (" (only you)" if private else "")
+        lines = body.splitlines() or [""]
         self._out.write(f"{indent}{marker} {lines[0]}\n")
         for line in lines[1:]:
             self._out.write(f"{indent}    {line}\n")
         self._out.flush()
-        return [self.ref(self._count)]
+        return self.ref(self._count)
 
 
 async def _lines(read: Callable[[], str]) -> AsyncIterator[str]:

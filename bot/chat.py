@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
-from bot.models import DigestEntry, RepoDigest, Severity
+from bot.models import Commit, DigestEntry, RepoDigest, Severity
+from bot.report import anchor_of
 
 
 @dataclass(frozen=True)
@@ -26,12 +30,51 @@ class MessageRef:
 
 
 @dataclass(frozen=True)
+class MessageLink:
+    """What a bot message is about: its thread root, digest, and the commits it covers."""
+
+    root_id: str
+    repo: str
+    day: date
+    tz: str
+    language: str
+    shas: tuple[str, ...]
+
+
+class ChatStore(Protocol):
+    """Message links, thread turns and stored-commit look-ups; implemented by the SQL store."""
+
+    async def link(self, ref: MessageRef, root: MessageRef, link: MessageLink) -> None:
+        """Record what a posted message is about (idempotent)."""
+        ...
+
+    async def get_link(self, ref: MessageRef) -> MessageLink | None:
+        """The link of a bot message, or None when the message is not ours."""
+        ...
+
+    async def add_turn(self, root: MessageRef, role: str, text: str) -> None:
+        """Append a question or an answer to a thread's history."""
+        ...
+
+    async def turns(self, root: MessageRef, limit: int = 12) -> list[tuple[str, str]]:
+        """The thread's latest turns, oldest first."""
+        ...
+
+    async def find_commits(
+        self, repos: list[str], pr_number: int | None = None, sha: str | None = None
+    ) -> list[Commit]:
+        """Stored commits of some repositories that merged a PR or match a SHA prefix."""
+        ...
+
+
+@dataclass(frozen=True)
 class CommandEvent:
     """A `/digest …` command from someone, with where it came from."""
 
     target: ChatTarget
     user: str
     text: str
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -65,6 +108,10 @@ class EntryMessage:
     entries: tuple[DigestEntry, ...]
     report_url: str | None = None
 
+    def entry_url(self, entry: DigestEntry) -> str | None:
+        """The report link straight to one entry's anchor, when reports are published."""
+        return f"{self.report_url}#{anchor_of(entry)}" if self.report_url else None
+
 
 @dataclass(frozen=True)
 class TextMessage:
@@ -77,14 +124,59 @@ class TextMessage:
 OutgoingMessage = SummaryMessage | EntryMessage | TextMessage
 
 
-class ChatPoster(Protocol):
-    """Sends neutral messages to a platform; returns a ref per platform message sent."""
+@dataclass(frozen=True)
+class Part:
+    """One platform message an adapter rendered; the core records it but never reads `payload`."""
 
-    async def send(
-        self, target: ChatTarget, message: OutgoingMessage, thread: MessageRef | None = None
-    ) -> list[MessageRef]:
-        """Send one neutral message (split by the adapter if the platform needs it)."""
+    payload: object
+    shas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A digest post as platform messages: the summary (first is the thread root), then replies."""
+
+    root: tuple[Part, ...]
+    replies: tuple[Part, ...]
+
+    def parts(self) -> tuple[Part, ...]:
+        """Every message in posting order; the index is the resume position."""
+        return self.root + self.replies
+
+
+class ChatPoster(Protocol):
+    """A platform's renderer and sender; adapters implement it, the core drives it."""
+
+    def render(self, message: OutgoingMessage) -> list[Part]:
+        """One neutral message as platform messages (split where the platform needs it)."""
         ...
+
+    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
+        """A whole digest post; a platform may pack several replies into one message."""
+        ...
+
+    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
+        """Send one rendered message (pacing and rate-limit waits are the adapter's)."""
+        ...
+
+
+def one_message_per_reply(
+    render: Callable[[OutgoingMessage], list[Part]],
+    summary: SummaryMessage,
+    replies: Sequence[EntryMessage],
+) -> RenderedPost:
+    """A post where each thread reply is its own message (split only where a limit demands)."""
+    return RenderedPost(tuple(render(summary)), tuple(p for r in replies for p in render(r)))
+
+
+async def send(
+    poster: ChatPoster,
+    target: ChatTarget,
+    message: OutgoingMessage,
+    thread: MessageRef | None = None,
+) -> list[MessageRef]:
+    """Render and send one neutral message; a ref per platform message."""
+    return [await poster.post(target, part, thread) for part in poster.render(message)]
 
 
 def thread_plan(

@@ -96,6 +96,42 @@ class GitHubConfig(_Strict):
     max_rate_limit_wait_seconds: float = 90.0
 
 
+class SlackConfig(_Strict):
+    """Slack credentials and endpoint; set in the environment only."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+
+    @property
+    def configured(self) -> bool:
+        """True when a bot token is set."""
+        return self.bot_token is not None
+
+
+class TelegramConfig(_Strict):
+    """Telegram credentials and endpoint; the webhook secret guards our endpoint."""
+
+    bot_token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    webhook_secret: SecretStr | None = None
+    webhook_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        """True when a bot token is set."""
+        return self.bot_token is not None
+
+
+class WebConfig(_Strict):
+    """The web process: where report pages are published and the key that signs their links."""
+
+    public_url: str | None = None
+    link_secret: SecretStr | None = None
+    link_days: int = Field(default=30, ge=1, le=3650)
+
+
 class Settings(_Strict):
     """Everything the core needs, loaded once and passed down."""
 
@@ -105,6 +141,9 @@ class Settings(_Strict):
     filters: FilterConfig = Field(default_factory=FilterConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     github: GitHubConfig = Field(default_factory=GitHubConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
 
 _ENV_KEYS = {
@@ -114,12 +153,23 @@ _ENV_KEYS = {
     "DIGESTBOT_MODEL": ("model", "model"),
     "GITHUB_TOKEN": ("github", "token"),
     "GITHUB_API_URL": ("github", "api_url"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_API_URL": ("slack", "api_url"),
+    "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
+    "TELEGRAM_API_URL": ("telegram", "api_url"),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "TELEGRAM_WEBHOOK_URL": ("telegram", "webhook_url"),
+    "DIGEST_PUBLIC_URL": ("web", "public_url"),
+    "DIGEST_LINK_SECRET": ("web", "link_secret"),
 }
 
 
 def load_settings(env: Mapping[str, str], path: Path | None = None) -> Settings:
     """Merge a TOML file (behaviour) with the environment (secrets and endpoints)."""
     raw: dict[str, object] = _read_toml(path) if path else {}
+    raw.pop("subscription", None)  # read by bot.subscriptions, with line numbers
     for var, keys in _ENV_KEYS.items():
         value = env.get(var)
         if value:

@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 
 from bot.chat import (
     ChatPoster,
+    ChatStore,
     ChatTarget,
     CommandEvent,
     EntryMessage,
+    MessageLink,
     MessageRef,
-    SummaryMessage,
     TextMessage,
     ThreadReplyEvent,
-    thread_plan,
+    send,
 )
 from bot.commands import (
     CommandError,
@@ -27,12 +28,12 @@ from bot.commands import (
     parse_command,
 )
 from bot.days import DateSpecError, DayWindow, parse_day
+from bot.delivery import Publisher, post_key
 from bot.digest import DigestEngine, DigestStores
 from bot.followup import Answerer, FollowUpContext
 from bot.models import Commit, DigestEntry, RepoDigest, order_entries
 from bot.ports import CommitSource, SourceError
 from bot.sanitize import safe_text
-from bot.storage.chat_store import MessageLink, SqlChatStore
 
 _SHA_WORD = re.compile(r"\b[0-9a-f]{7,40}\b")
 _PR_WORD = re.compile(r"#(\d{1,7})\b")
@@ -54,10 +55,11 @@ class Conversation:
         self,
         engine: DigestEngine,
         store: DigestStores,
-        chat: SqlChatStore,
+        chat: ChatStore,
         channels: Callable[[ChatTarget], ChannelSetup],
         answerer: Answerer,
         *,
+        publisher: Publisher,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
@@ -65,6 +67,7 @@ class Conversation:
         self._chat = chat
         self._channels = channels
         self._answerer = answerer
+        self._publisher = publisher
         self._now = now
 
     async def on_command(self, event: CommandEvent, poster: ChatPoster) -> None:
@@ -72,16 +75,19 @@ class Conversation:
         try:
             command = parse_command(event.text)
             if isinstance(command, HelpCommand):
-                await poster.send(event.target, TextMessage(help_text(), private=True))
+                await send(poster, event.target, TextMessage(help_text(), private=True))
             elif isinstance(command, ExplainCommand):
                 await self._explain(event.target, command, poster)
             else:
-                await self._digest(event.target, command, poster)
+                await self._digest(event, command, poster)
         except (CommandError, DateSpecError, SourceError) as exc:
             usage = f"{exc}\nUsage:\n{help_text()}"
-            await poster.send(event.target, TextMessage(safe_text(usage), private=True))
+            await send(poster, event.target, TextMessage(safe_text(usage), private=True))
 
-    async def _digest(self, target: ChatTarget, command: DigestCommand, poster: ChatPoster) -> None:
+    async def _digest(
+        self, event: CommandEvent, command: DigestCommand, poster: ChatPoster
+    ) -> None:
+        target = event.target
         setup = self._channels(target)
         names = [command.repo] if command.repo else list(setup.sources)
         if not names:
@@ -92,7 +98,9 @@ class Conversation:
             raise CommandError(f"this channel does not follow {unknown[0]}; it follows: {known}")
         for name in names:
             digest = await self.digest_for(setup, name, command.day)
-            await self.publish(target, digest, poster)
+            # Keyed by the command's own id: a re-delivered command posts once, a new one again.
+            key = post_key(f"command-{event.event_id}", target, digest)
+            await self._publisher.publish(target, digest, poster, key=key)
 
     async def digest_for(self, setup: ChannelSetup, name: str, day_spec: str) -> RepoDigest:
         """A stored digest of a past day, or one built now (through the analysis cache)."""
@@ -109,22 +117,6 @@ class Conversation:
             if stored is not None:
                 return stored
         return await self._engine.build(source, DayWindow(day, setup.tz), setup.language)
-
-    async def publish(
-        self,
-        target: ChatTarget,
-        digest: RepoDigest,
-        poster: ChatPoster,
-        report_url: str | None = None,
-    ) -> MessageRef:
-        """The summary, then its thread; every message linked to its digest and commits."""
-        refs = await poster.send(target, SummaryMessage(digest, report_url))
-        root = refs[0]
-        await self._link(refs, root, digest, ())
-        for message in thread_plan(digest, report_url=report_url):
-            shas = tuple(e.commit.sha for e in message.entries)
-            await self._link(await poster.send(target, message, root), root, digest, shas)
-        return root
 
     async def _link(
         self, refs: list[MessageRef], root: MessageRef, digest: RepoDigest, shas: tuple[str, ...]
@@ -143,9 +135,8 @@ class Conversation:
         if not commits:
             what = f"#{command.pr_number}" if command.pr_number else command.sha
             searched = ", ".join(setup.sources) or "no repositories"
-            await poster.send(
-                target, TextMessage(f"I found no commit for {what} in {searched}.", private=True)
-            )
+            reply = TextMessage(f"I found no commit for {what} in {searched}.", private=True)
+            await send(poster, target, reply)
             return
         analyses, _ = await self._engine.analyze(commits, setup.language)
         first = commits[0]
@@ -157,12 +148,12 @@ class Conversation:
             setup.language,
             entries,
         )
-        refs = await poster.send(target, EntryMessage(digest, entries))
+        refs = await send(poster, target, EntryMessage(digest, entries))
         root = refs[0]
         await self._link(refs, root, digest, tuple(c.sha for c in commits))
         depth = await self._answerer.explain(FollowUpContext(digest, entries, setup.language))
         if depth:
-            more = await poster.send(target, TextMessage(safe_text(depth)), root)
+            more = await send(poster, target, TextMessage(safe_text(depth)), root)
             await self._link(more, root, digest, tuple(c.sha for c in commits))
 
     async def _resolve(self, setup: ChannelSetup, command: ExplainCommand) -> list[Commit]:
@@ -186,7 +177,7 @@ class Conversation:
         context = await self._context(link, event.text)
         history = await self._chat.turns(root)
         answer = safe_text(await self._answerer.answer(event.text, context, history))
-        refs = await poster.send(event.target, TextMessage(answer), root)
+        refs = await send(poster, event.target, TextMessage(answer), root)
         await self._chat.add_turn(root, "user", event.text)
         await self._chat.add_turn(root, "bot", answer)
         for ref in refs:

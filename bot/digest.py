@@ -111,9 +111,10 @@ class DigestEngine:
         window: DayWindow,
         language: str,
         progress: Progress | None = None,
+        commit_filter: CommitFilter | None = None,
     ) -> RepoDigest:
-        """The digest of one repository's day, stored for recall."""
-        commits = self._filter.apply(await source.commits(window))
+        """The digest of one repository's day, stored for recall; a subscription may filter."""
+        commits = (commit_filter or self._filter).apply(await source.commits(window))
         for commit in commits:
             # Kept by SHA so explain and follow-ups find them later, from any source.
             await self._store.put_commit(commit)

@@ -82,6 +82,9 @@ TEXT: dict[str, dict[str, str]] = {
         "part_clipped": "截断 {files}",
         "part_omitted": "未看 {files}",
         "files_n": "{n} 个文件",
+        "full_report": "完整报告",
+        "in_report": "在完整报告中查看",
+        "more_lows": "低重要度变更 {n} 个",
     },
     "en": {
         "title": "Daily update report ({day})",
@@ -118,6 +121,9 @@ TEXT: dict[str, dict[str, str]] = {
         "part_clipped": "clipped {files}",
         "part_omitted": "not shown {files}",
         "files_n": "files: {n}",
+        "full_report": "Full report",
+        "in_report": "Read in the full report",
+        "more_lows": "{n} low-severity changes",
     },
 }
 

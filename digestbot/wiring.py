@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
 from bot.config import Settings
 from bot.conversation import ChannelSetup, Conversation
+from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.llm.analyzer import LlmAnalyzer, Prompts
@@ -22,6 +25,7 @@ from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
+from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -38,19 +42,28 @@ class Core:
     analyzer_note: str | None
     answerer: Answerer
     model_client: OpenAIModelClient | None = None
+    links: ReportLinks = field(default_factory=NoReportLinks)
 
     async def conversation(self, specs: list[str], tz: str, language: str) -> Conversation:
         """The conversation core for one channel following some repositories (the console)."""
         sources = [self.source(spec) for spec in specs]
         named = {await s.repo_name(): s for s in sources}
         setup = ChannelSetup(named, tz, language)
+        chat = SqlChatStore(self.store.engine)
         return Conversation(
             self.engine,
             self.store,
-            SqlChatStore(self.store.engine),
+            chat,
             lambda _target: setup,
             self.answerer,
+            publisher=self.publisher(),
         )
+
+    def publisher(self) -> Publisher:
+        """Posts digests exactly once per key, recorded in this database."""
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        chat = SqlChatStore(self.store.engine)
+        return Publisher(SqlDeliveryLog(self.store.engine), chat, owner=owner, links=self.links)
 
     def source(self, spec: str, branch: str | None = None) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -126,7 +127,8 @@ async def test_console_session_end_to_end_with_the_model(
     assert "[1] repo — 2026-03-02" in text
     assert "Commits today: 3" in text
     assert "    [2] " in text and "    [3] " in text  # thread replies, indented
-    high_sha = next(line.split()[3] for line in text.splitlines() if line.startswith("    [2]"))
+    second = next(line for line in text.splitlines() if line.startswith("    [2]"))
+    high_sha = re.findall(r"\b[0-9a-f]{7}\b", second)[-1]
     assert f"Answer about {high_sha}: see the diff." in text
     assert "<!channel>" not in text
     fix_sha = repo.git("rev-parse", "HEAD~1")[:7]

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.chat import MessageRef
+from bot.chat import MessageLink, MessageRef
 from bot.models import Commit
 from bot.storage.codec import COMMIT
 from bot.storage.schema import CommitRow, MessageLinkRow, ThreadTurnRow
 
 _SCAN_LIMIT = 5000
-
-
-@dataclass(frozen=True)
-class MessageLink:
-    """What a bot message is about."""
-
-    root_id: str
-    repo: str
-    day: date
-    tz: str
-    language: str
-    shas: tuple[str, ...]
 
 
 class SqlChatStore:

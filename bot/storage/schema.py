@@ -75,3 +75,23 @@ class ThreadTurnRow(Base):
     role: Mapped[str] = mapped_column(String(10))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryRow(Base):
+    """A claimed digest post; `version` makes take-overs atomic on any database."""
+
+    __tablename__ = "deliveries"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(10))
+    heartbeat: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeliveredPartRow(Base):
+    """One platform message sent under a claimed post."""
+
+    __tablename__ = "delivered_parts"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(100))

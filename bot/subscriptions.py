@@ -1,0 +1,147 @@
+"""Subscriptions: which repositories go to which chat, when, in what language; errors name lines."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import time as wall_time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from bot.chat import ChatTarget
+from bot.config import ConfigError, FilterConfig, _Strict
+from bot.models import Severity
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class Subscription(_Strict):
+    """One daily post: repositories → a Slack channel or a Telegram chat (and topic)."""
+
+    name: str = Field(pattern=_NAME)
+    repos: tuple[str, ...] = Field(min_length=1)
+    slack_channel: str | None = None
+    telegram_chat: str | None = None
+    telegram_topic: int | None = None
+    time: str = "09:00"
+    tz: str = "UTC"
+    days: tuple[str, ...] = WEEKDAYS
+    language: str = Field(default="en", pattern="^(zh|en)$")
+    lowest_reply: str = Field(default="medium", pattern="^(high|medium|low)$")
+    skip_empty: bool = True
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+
+    @field_validator("telegram_chat", mode="before")
+    @classmethod
+    def _chat_id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"time must be HH:MM on a 24-hour clock, not {value!r}")
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [d for d in value if d.lower() not in WEEKDAYS]
+        if bad or not value:
+            raise ValueError(f"days must be some of {', '.join(WEEKDAYS)}; got {bad or 'none'}")
+        return tuple(d.lower() for d in value)
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Subscription:
+        if (self.slack_channel is None) == (self.telegram_chat is None):
+            raise ValueError("set exactly one of slack_channel or telegram_chat")
+        if self.telegram_topic is not None and self.telegram_chat is None:
+            raise ValueError("telegram_topic needs telegram_chat")
+        return self
+
+    @property
+    def target(self) -> ChatTarget:
+        """Where this subscription posts."""
+        if self.slack_channel is not None:
+            return ChatTarget("slack", self.slack_channel)
+        topic = str(self.telegram_topic) if self.telegram_topic is not None else None
+        return ChatTarget("telegram", str(self.telegram_chat), topic)
+
+    @property
+    def at(self) -> wall_time:
+        """The local posting time."""
+        hour, minute = self.time.split(":")
+        return wall_time(int(hour), int(minute))
+
+    @property
+    def lowest(self) -> Severity:
+        """The lowest severity that gets a thread reply of its own."""
+        return Severity(self.lowest_reply)
+
+
+class _SubscriptionFile(_Strict):
+    subscription: tuple[Subscription, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> _SubscriptionFile:
+        names = [s.name for s in self.subscription]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"subscription names must be unique: {', '.join(twice)}")
+        return self
+
+
+def load_subscriptions(path: Path) -> tuple[Subscription, ...]:
+    """The `[[subscription]]` tables of a config file; other tables belong to the settings."""
+    try:
+        source = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(source)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        return _SubscriptionFile.model_validate(
+            {"subscription": raw.get("subscription", [])}
+        ).subscription
+    except ValidationError as exc:
+        lines = [_describe(path, source, err["loc"], err["msg"]) for err in exc.errors()]
+        raise ConfigError("invalid subscriptions:\n  " + "\n  ".join(lines)) from None
+
+
+def _describe(path: Path, source: str, loc: tuple[int | str, ...], message: str) -> str:
+    keys = [str(k) for k in loc if not isinstance(k, int)][1:]
+    index = next((k for k in loc if isinstance(k, int)), None)
+    line = line_of(source, index, keys)
+    where = f"{path}:{line}" if line else str(path)
+    name = f"subscription[{index}]" if index is not None else "subscription"
+    dotted = ".".join([name, *keys])
+    return f"{where}: {dotted}: {message.removeprefix('Value error, ')}"
+
+
+def line_of(source: str, index: int | None, keys: list[str]) -> int | None:
+    """The 1-based line of a key in the index-th `[[subscription]]` table (or of the table)."""
+    lines = source.splitlines()
+    headers = [n for n, text in enumerate(lines) if text.strip() == "[[subscription]]"]
+    if index is None or index >= len(headers):
+        return None
+    start = headers[index]
+    end = headers[index + 1] if index + 1 < len(headers) else len(lines)
+    for key in reversed(keys):
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for number in range(start + 1, end):
+            if pattern.match(lines[number]):
+                return number + 1
+    return start + 1

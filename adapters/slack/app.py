@@ -1,0 +1,183 @@
+"""The Bolt app: `/digest` acked at once and run lazily, thread follow-ups, HTTP and Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.pacing import Pacer, Rate
+from adapters.slack.render import SlackRenderer
+from bot.chat import (
+    ChatTarget,
+    CommandEvent,
+    EntryMessage,
+    MessageRef,
+    OutgoingMessage,
+    Part,
+    RenderedPost,
+    SummaryMessage,
+    ThreadReplyEvent,
+)
+from bot.conversation import Conversation
+
+PLATFORM = "slack"
+# chat.postMessage: about one message per second per channel (Slack rate-limit docs).
+SLACK_RATES = (Rate(1, 1.0),)
+_MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
+_log = logging.getLogger(__name__)
+
+
+def slack_client(token: str, api_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429 Retry-After and retries 5xx and dropped connections."""
+    base = api_url if api_url.endswith("/") else api_url + "/"  # urljoin drops a last segment
+    return AsyncWebClient(
+        token=token,
+        base_url=base,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class SlackPoster:
+    """Sends rendered Block Kit messages; private ones go to one user (postEphemeral)."""
+
+    def __init__(self, client: AsyncWebClient, pacer: Pacer, user: str | None = None) -> None:
+        self._client = client
+        self._pacer = pacer
+        self._user = user
+        self._renderer = SlackRenderer()
+
+    def for_user(self, user: str) -> SlackPoster:
+        """The same poster, answering privately to `user`."""
+        return SlackPoster(self._client, self._pacer, user)
+
+    def render(self, message: OutgoingMessage) -> list[Part]:
+        """See SlackRenderer.render."""
+        return self._renderer.render(message)
+
+    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
+        """See SlackRenderer.render_post."""
+        return self._renderer.render_post(summary, replies)
+
+    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
+        """One chat.postMessage (or postEphemeral), paced per channel."""
+        payload = cast(dict[str, Any], part.payload)
+        fields = {"channel": target.channel, "text": payload["text"], "blocks": payload["blocks"]}
+        thread_ts = thread.message_id if thread else None
+        await self._pacer.wait(target.channel)
+        if payload["private"] and self._user:
+            answer = await self._client.chat_postEphemeral(
+                user=self._user, thread_ts=thread_ts, **fields
+            )
+            return MessageRef(target, str(answer["message_ts"]))
+        answer = await self._client.chat_postMessage(
+            thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **fields
+        )
+        return MessageRef(target, str(answer["ts"]))
+
+
+class SeenMessages:
+    """Recent (channel, ts) pairs: Slack re-sends slow events, and a mention arrives twice."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, channel: str, ts: str) -> bool:
+        """True the first time a message is seen."""
+        key = (channel, ts)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+def build_app(
+    conversation: Conversation, client: AsyncWebClient, signing_secret: str, pacer: Pacer
+) -> AsyncApp:
+    """The Bolt app with our listeners; the same app serves HTTP and Socket Mode."""
+    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    poster = SlackPoster(client, pacer)
+    seen = SeenMessages()
+
+    async def ack_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack(f"Working on `/digest {body.get('text', '').strip()}`…")
+
+    async def run_command(body: dict[str, Any]) -> None:
+        target = ChatTarget(PLATFORM, body["channel_id"])
+        event = CommandEvent(target, body["user_id"], body.get("text", ""), body["trigger_id"])
+        await conversation.on_command(event, poster.for_user(body["user_id"]))
+
+    app.command("/digest")(ack=ack_command, lazy=[run_command])
+
+    async def on_message(event: dict[str, Any]) -> None:
+        await _inbound(event, conversation, poster, seen, mention=False)
+
+    async def on_mention(event: dict[str, Any]) -> None:
+        await _inbound(event, conversation, poster, seen, mention=True)
+
+    app.event("message")(on_message)
+    app.event("app_mention")(on_mention)
+    return app
+
+
+async def _inbound(
+    event: dict[str, Any],
+    conversation: Conversation,
+    poster: SlackPoster,
+    seen: SeenMessages,
+    *,
+    mention: bool,
+) -> None:
+    if event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
+        return  # our own posts, edits, joins
+    channel, ts = event["channel"], event["ts"]
+    thread_ts = event.get("thread_ts")
+    in_thread = thread_ts is not None and thread_ts != ts
+    if not in_thread and not mention:
+        return
+    if not seen.first_time(channel, ts):
+        return
+    target = ChatTarget(PLATFORM, channel)
+    text = _MENTION.sub("", event.get("text", "")).strip()
+    user = event.get("user", "")
+    if in_thread:
+        reply = ThreadReplyEvent(target, user, text, MessageRef(target, str(thread_ts)))
+        await conversation.on_thread_reply(reply, poster.for_user(user))
+    else:  # "@digestbot today" at channel level: a command (slash commands can't be threaded)
+        await conversation.on_command(CommandEvent(target, user, text, f"{channel}:{ts}"), poster)
+
+
+def http_endpoint(app: AsyncApp) -> Callable[[Request], Awaitable[Response]]:
+    """POST /slack/events: Bolt checks the signature (401 when forged or stale) and acks."""
+    handler = AsyncSlackRequestHandler(app)
+
+    async def endpoint(request: Request) -> Response:
+        return await handler.handle(request)
+
+    return endpoint
+
+
+def socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    """A Socket Mode connection for `app` (start with connect_async, stop with close_async)."""
+    return AsyncSocketModeHandler(app, app_token)

@@ -1,0 +1,132 @@
+"""Neutral layout → Block Kit with mrkdwn, within every Slack limit; split, never truncate."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.chat import (
+    EntryMessage,
+    OutgoingMessage,
+    Part,
+    RenderedPost,
+    SummaryMessage,
+    TextMessage,
+    one_message_per_reply,
+)
+from bot.layout import Block, Line, Span, layout, plain_text
+
+SECTION_CHARS = 3000  # section text limit (invalid_blocks above it)
+MAX_BLOCKS = 50
+# Documented cap is 12,000; payloads near 13k were refused (bolt-js#2509), so stay well under.
+MESSAGE_CHARS = 11_000
+FALLBACK_CHARS = 300
+
+Payload = dict[str, Any]
+
+
+def escape(value: str) -> str:
+    """Escape the three characters Slack's mrkdwn reserves (& < >), and only those."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _span(span: Span) -> str:
+    body = escape(span.text)
+    if span.style == "bold":
+        return f"*{body.replace('*', '∗')}*"
+    if span.style == "italic":
+        return f"_{body.replace('_', ' ')}_"
+    if span.style == "code":
+        return f"`{body.replace('`', 'ˋ')}`"
+    if span.style == "link" and span.url:
+        url = span.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        return f"<{url}|{body.replace('|', '¦')}>"
+    return body
+
+
+def mrkdwn(line: Line) -> str:
+    """One line of spans as mrkdwn."""
+    return "".join(_span(s) for s in line)
+
+
+def _line_texts(line: Line) -> list[str]:
+    rendered = mrkdwn(line)
+    if len(rendered) <= SECTION_CHARS:
+        return [rendered]
+    # One line over a section: drop its styling and wrap it at words, escaped after wrapping.
+    width = SECTION_CHARS // 5  # escaping can grow text fivefold (& → &amp;)
+    return [escape(chunk) for chunk in textwrap.wrap(plain_text(line), width)]
+
+
+def sections(block: Block) -> list[Payload]:
+    """A block's lines as section blocks of at most SECTION_CHARS each."""
+    texts: list[str] = []
+    current = ""
+    for piece in (t for line in block.lines for t in _line_texts(line)):
+        joined = f"{current}\n{piece}" if current else piece
+        if len(joined) > SECTION_CHARS:
+            texts.append(current)
+            joined = piece
+        current = joined
+    if current:
+        texts.append(current)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
+
+
+@dataclass
+class _Message:
+    blocks: list[Payload] = field(default_factory=list)
+    chars: int = 0
+    shas: list[str] = field(default_factory=list)
+    fallback: str = ""
+
+    def fits(self, more: list[Payload]) -> bool:
+        extra = sum(len(b["text"]["text"]) for b in more)
+        return len(self.blocks) + len(more) <= MAX_BLOCKS and self.chars + extra <= MESSAGE_CHARS
+
+    def add(self, more: list[Payload], block: Block) -> None:
+        self.blocks += more
+        self.chars += sum(len(b["text"]["text"]) for b in more)
+        self.shas += [s for s in block.shas if s not in self.shas]
+        if not self.fallback:
+            self.fallback = " ".join(plain_text(line) for line in block.lines)
+
+
+def pack(blocks: Sequence[Block], private: bool = False) -> list[Part]:
+    """Blocks into as few messages as the limits allow, in order."""
+    messages = [_Message()]
+    for block in blocks:
+        rendered = sections(block)
+        if not messages[-1].fits(rendered):  # keep a block whole when a fresh message can
+            messages.append(_Message())
+        for section in rendered:
+            if not messages[-1].fits([section]):
+                messages.append(_Message())
+            messages[-1].add([section], block)
+    return [
+        Part(
+            {
+                "text": escape(textwrap.shorten(m.fallback, FALLBACK_CHARS, placeholder="…")),
+                "blocks": m.blocks,
+                "private": private,
+            },
+            tuple(m.shas),
+        )
+        for m in messages
+        if m.blocks
+    ]
+
+
+class SlackRenderer:
+    """Renders neutral messages for chat.postMessage."""
+
+    def render(self, message: OutgoingMessage) -> list[Part]:
+        """One neutral message as one or more Slack messages."""
+        private = isinstance(message, TextMessage) and message.private
+        return pack(layout(message), private)
+
+    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
+        """The summary, then one message per reply (split only where a limit demands)."""
+        return one_message_per_reply(self.render, summary, replies)

@@ -1,0 +1,132 @@
+"""A Slack Web API emulator: auth.test, chat.postMessage/postEphemeral with Slack's limits."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.emulators.loopback import LoopbackServer, Request, Response
+
+BOT_USER = "UDIGESTBOT"
+SECTION_LIMIT = 3000
+BLOCK_LIMIT = 50
+BLOCKS_TEXT_LIMIT = 12_000
+
+
+@dataclass
+class Posted:
+    """A message as Slack stored it."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    user: str | None = None  # set for an ephemeral message
+
+    def section_texts(self) -> list[str]:
+        return [b["text"]["text"] for b in self.blocks if b.get("type") == "section"]
+
+    def all_text(self) -> str:
+        return "\n".join(self.section_texts())
+
+
+class SlackEmulator(LoopbackServer):
+    """POST /api/<method>, JSON or form bodies, Bearer tokens; faults via `fail()`."""
+
+    def __init__(self, token: str = "xoxb-test", app_token: str = "xapp-test") -> None:
+        super().__init__()
+        self.token = token
+        self.app_token = app_token
+        self.posted: list[Posted] = []
+        self.socket_url = ""
+        self.break_after: int | None = None  # fail once when this many messages exist
+        self._ts = itertools.count(1)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def channel_messages(self, channel: str) -> list[Posted]:
+        return [p for p in self.posted if p.channel == channel and p.user is None]
+
+    def thread(self, root_ts: str) -> list[Posted]:
+        return [p for p in self.posted if p.thread_ts == root_ts]
+
+    def calls(self, method: str) -> int:
+        return sum(1 for r in self.requests if r.path == f"/api/{method}")
+
+    def handle(self, request: Request) -> Response:
+        method = request.path.removeprefix("/api/")
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if token != expected:
+            return Response(200, {"ok": False, "error": "invalid_auth"})
+        args = self._args(request)
+        if method == "auth.test":
+            return Response(
+                200,
+                {
+                    "ok": True,
+                    "user_id": BOT_USER,
+                    "bot_id": "BDIGEST",
+                    "team_id": "T1",
+                    "user": "digestbot",
+                },
+            )
+        if method == "apps.connections.open":
+            return Response(200, {"ok": True, "url": self.socket_url})
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            return self._post(method, args)
+        return Response(200, {"ok": False, "error": "unknown_method"})
+
+    @staticmethod
+    def _args(request: Request) -> dict[str, Any]:
+        if "json" in request.headers.get("content-type", ""):
+            return dict(request.json() or {})
+        form: dict[str, Any] = request.form()
+        if "blocks" in form:
+            form["blocks"] = json.loads(form["blocks"])
+        return form
+
+    def _post(self, method: str, args: dict[str, Any]) -> Response:
+        if self.break_after is not None and len(self.posted) >= self.break_after:
+            self.break_after = None
+            return Response(200, {"ok": False, "error": "fatal_error"})
+        if not args.get("channel"):
+            return Response(200, {"ok": False, "error": "channel_not_found"})
+        blocks = args.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        problem = self._check_blocks(blocks)
+        if problem:
+            return Response(200, {"ok": False, "error": problem})
+        if not blocks and not args.get("text"):
+            return Response(200, {"ok": False, "error": "no_text"})
+        thread_ts = args.get("thread_ts")
+        if thread_ts and not any(p.ts == thread_ts and p.thread_ts is None for p in self.posted):
+            return Response(200, {"ok": False, "error": "thread_not_found"})
+        ts = f"1700000000.{next(self._ts):06d}"
+        user = args.get("user") if method == "chat.postEphemeral" else None
+        self.posted.append(
+            Posted(args["channel"], ts, args.get("text", ""), blocks, thread_ts, user)
+        )
+        if user:
+            return Response(200, {"ok": True, "message_ts": ts})
+        return Response(
+            200, {"ok": True, "channel": args["channel"], "ts": ts, "message": {"ts": ts}}
+        )
+
+    @staticmethod
+    def _check_blocks(blocks: list[dict[str, Any]]) -> str | None:
+        if len(blocks) > BLOCK_LIMIT:
+            return "invalid_blocks"
+        total = 0
+        for block in blocks:
+            text = (block.get("text") or {}).get("text", "")
+            if block.get("type") == "section" and len(text) > SECTION_LIMIT:
+                return "invalid_blocks"
+            total += len(text)
+        return "msg_blocks_too_long" if total > BLOCKS_TEXT_LIMIT else None

@@ -1,0 +1,292 @@
+"""Slack through the real slack-bolt/slack_sdk against the Web API emulator, and signed HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from adapters.pacing import Pacer
+from adapters.slack.app import SlackPoster, build_app, http_endpoint, slack_client
+from adapters.slack.render import MAX_BLOCKS, MESSAGE_CHARS, SECTION_CHARS
+from bot.chat import ChatTarget
+from bot.delivery import ClaimState, post_key
+from bot.storage.sql_store import SqlStore
+from tests.chat_fixtures import (
+    built_digest,
+    conversation,
+    hostile_day,
+    later,
+    publisher,
+    swollen,
+)
+from tests.emulators.loopback import Fault
+from tests.emulators.slack_api import BOT_USER, SlackEmulator
+
+SECRET = "signing-secret"
+CHANNEL = "C0DIGEST"
+TARGET = ChatTarget("slack", CHANNEL)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        yield emulator  # type: ignore[misc]
+
+
+def poster(slack: SlackEmulator) -> SlackPoster:
+    return SlackPoster(slack_client(slack.token, slack.api_url), Pacer([]))
+
+
+async def test_a_24_commit_digest_posts_within_every_limit(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    digest = swollen(await built_digest(store))
+    outcome = await publisher(store).publish(
+        TARGET, digest, poster(slack), key=post_key("daily", TARGET, digest)
+    )
+    roots = [p for p in slack.posted if p.thread_ts is None]
+    assert outcome.root is not None and roots[0].ts == outcome.root.message_id
+    assert len(roots) == 1  # overflow of the summary continues in the thread, never a 2nd root
+    replies = slack.thread(roots[0].ts)
+    assert len(replies) == outcome.sent - 1
+    for message in slack.posted:
+        assert len(message.blocks) <= MAX_BLOCKS
+        assert all(len(t) <= SECTION_CHARS for t in message.section_texts())
+        assert sum(len(t) for t in message.section_texts()) <= MESSAGE_CHARS
+        assert message.text  # the notification fallback
+    everything = "\n".join(m.all_text() for m in slack.posted)
+    for entry in digest.entries:  # nothing dropped: every commit and all of its summary
+        assert entry.commit.short_sha in everything
+    assert everything.count("word899&amp;&lt;&gt;") >= len(digest.entries)
+    assert "<!channel>" not in everything and "<script>" not in everything
+    assert "&lt;script&gt;" in everything
+
+
+async def test_a_post_interrupted_mid_thread_resumes_without_duplicates(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    digest = await built_digest(store)
+    key = post_key("daily", TARGET, digest)
+    slack.break_after = 4
+    with pytest.raises(SlackApiError):
+        await publisher(store, "crashed").publish(TARGET, digest, poster(slack), key=key)
+    assert len(slack.posted) == 4
+    busy = await publisher(store, "other").publish(TARGET, digest, poster(slack), key=key)
+    assert busy.state is ClaimState.BUSY  # the first owner's lease is still fresh
+    done = await publisher(store, "restarted", later()).publish(
+        TARGET, digest, poster(slack), key=key
+    )
+    assert done.state is ClaimState.RESUMED and done.resumed_after == 4
+    again = await publisher(store, "third", later(20)).publish(
+        TARGET, digest, poster(slack), key=key
+    )
+    assert again.state is ClaimState.DONE and again.sent == 0
+    roots = [p for p in slack.posted if p.thread_ts is None]
+    assert len(roots) == 1
+    bodies = [p.all_text() for p in slack.thread(roots[0].ts)]
+    assert len(bodies) == len(set(bodies)) == done.sent + 3
+
+
+async def test_429_waits_for_retry_after_then_posts(slack: SlackEmulator) -> None:
+    slack.fail(
+        Fault(
+            429,
+            {"ok": False, "error": "ratelimited"},
+            {"Retry-After": "1"},
+            path_contains="chat.postMessage",
+        )
+    )
+    from bot.chat import TextMessage, send
+
+    started = time.monotonic()
+    refs = await send(poster(slack), TARGET, TextMessage("hello"))
+    assert time.monotonic() - started >= 1.0  # it waited as told, it did not give up
+    assert slack.calls("chat.postMessage") == 2 and refs[0].message_id == slack.posted[0].ts
+
+
+def signed(body: str, secret: str = SECRET, age: int = 0) -> dict[str, str]:
+    stamp = str(int(time.time()) - age)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+def command_body(text: str, user: str = "U1", trigger: str = "T-1") -> str:
+    return urlencode(
+        {
+            "command": "/digest",
+            "text": text,
+            "channel_id": CHANNEL,
+            "user_id": user,
+            "team_id": "T1",
+            "trigger_id": trigger,
+            "response_url": "http://127.0.0.1:9/unused",
+        }
+    )
+
+
+def event_body(event: dict[str, object], event_id: str) -> str:
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
+        }
+    )
+
+
+@pytest.fixture
+async def http(store: SqlStore, slack: SlackEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(
+        conversation(store, hostile_day(6)),
+        slack_client(slack.token, slack.api_url),
+        SECRET,
+        Pacer([]),
+    )
+    web = Starlette(routes=[Route("/slack/events", http_endpoint(app), methods=["POST"])])
+    transport = httpx.ASGITransport(app=web)
+    async with httpx.AsyncClient(transport=transport, base_url="http://digestbot") as client:
+        yield client
+
+
+async def until(condition: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the emulator never saw it"
+        await asyncio.sleep(0.02)
+
+
+async def test_signed_command_is_acked_before_the_work_and_forgeries_refused(
+    http: httpx.AsyncClient, slack: SlackEmulator
+) -> None:
+    body = command_body("2026-02-19")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    forged = await http.post("/slack/events", content=body, headers={**form, **signed(body, "x")})
+    stale = await http.post(
+        "/slack/events", content=body, headers={**form, **signed(body, age=600)}
+    )
+    assert forged.status_code == stale.status_code == 401
+    assert slack.posted == []
+    answer = await http.post("/slack/events", content=body, headers={**form, **signed(body)})
+    assert answer.status_code == 200 and "Working on" in answer.text
+    assert slack.posted == []  # acknowledged first; the digest is still being built
+    await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)
+    root = next(p for p in slack.posted if p.thread_ts is None)
+    assert "acme/app" in root.all_text() and "2026-02-19" in root.all_text()
+
+
+async def test_a_bad_command_answers_only_the_sender(
+    http: httpx.AsyncClient, slack: SlackEmulator
+) -> None:
+    body = command_body("tomorrow please", user="U7")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    await http.post("/slack/events", content=body, headers={**form, **signed(body)})
+    await until(lambda: bool(slack.posted))
+    assert [p.user for p in slack.posted] == ["U7"]
+    assert "I don't understand" in slack.posted[0].all_text()
+
+
+async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(
+    http: httpx.AsyncClient, slack: SlackEmulator
+) -> None:
+    body = command_body("2026-02-19")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    await http.post("/slack/events", content=body, headers={**form, **signed(body)})
+    await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)
+    await asyncio.sleep(0.3)  # let the whole thread land
+    root = next(p for p in slack.posted if p.thread_ts is None)
+    reply_to = slack.thread(root.ts)[0]
+    before = len(slack.posted)
+    question = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": "U2",
+        "text": f"<@{BOT_USER}> why does this matter?",
+        "ts": "1800000000.000001",
+        "thread_ts": root.ts,
+    }
+    headers = {"Content-Type": "application/json"}
+    for event_id, kind in (("Ev1", "message"), ("Ev1", "message"), ("Ev2", "app_mention")):
+        payload = event_body({**question, "type": kind}, event_id)
+        answer = await http.post(
+            "/slack/events", content=payload, headers={**headers, **signed(payload)}
+        )
+        assert answer.status_code == 200
+    own = event_body(
+        {**question, "user": BOT_USER, "bot_id": "BDIGEST", "ts": "1800000000.2"}, "Ev3"
+    )
+    await http.post("/slack/events", content=own, headers={**headers, **signed(own)})
+    await until(lambda: len(slack.posted) > before)
+    await asyncio.sleep(0.3)
+    answers = slack.posted[before:]
+    assert len(answers) == 1  # a retry, and the same message as app_mention: one answer
+    assert answers[0].thread_ts == root.ts
+    assert "stored analysis" in answers[0].all_text()
+    assert reply_to.thread_ts == root.ts
+
+
+async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    from aiohttp import WSMsgType, web
+
+    from adapters.slack.app import socket_mode
+
+    acks: list[dict[str, object]] = []
+
+    async def link(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        payload = dict(parse_qsl(command_body("2026-02-19")))
+        await ws.send_json(
+            {
+                "envelope_id": "env-1",
+                "type": "slash_commands",
+                "payload": payload,
+                "accepts_response_payload": True,
+            }
+        )
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                acks.append(json.loads(message.data))
+        return ws
+
+    server = web.Application()
+    server.router.add_get("/link", link)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    slack.socket_url = f"ws://127.0.0.1:{port}/link"
+    app = build_app(
+        conversation(store, hostile_day(6)),
+        slack_client(slack.token, slack.api_url),
+        SECRET,
+        Pacer([]),
+    )
+    handler = socket_mode(app, slack.app_token)
+    await handler.connect_async()
+    try:
+        await until(lambda: any(a.get("envelope_id") == "env-1" for a in acks))
+        await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)
+    finally:
+        await handler.close_async()
+        await runner.cleanup()
+    ack = next(a for a in acks if a.get("envelope_id") == "env-1")
+    assert "Working on" in json.dumps(ack)
+    assert slack.calls("apps.connections.open") >= 1

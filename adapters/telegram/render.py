@@ -1,0 +1,136 @@
+"""Neutral layout → Telegram HTML, every piece escaped; packed into messages of ≤ 4,096 units."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.chat import EntryMessage, OutgoingMessage, Part, RenderedPost, SummaryMessage, TextMessage
+from bot.layout import Block, Line, Span, layout
+
+# sendMessage: 1–4096 characters after entity parsing, counted in UTF-16 code units.
+MAX_UNITS = 4096
+MAX_ENTITIES = 100  # undocumented per-message cap (telegram.constants.MessageLimit)
+_TAGS = {"bold": "b", "italic": "i", "code": "code"}
+
+
+def utf16_len(value: str) -> int:
+    """Length as Telegram counts it."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _span(span: Span) -> str:
+    body = html.escape(span.text, quote=False)
+    if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(span.url)}">{body}</a>'
+    tag = _TAGS.get(span.style)
+    return f"<{tag}>{body}</{tag}>" if tag else body
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rendered HTML with its visible length and entity count."""
+
+    html: str
+    units: int
+    entities: int
+
+
+def _line(line: Line) -> Piece:
+    return Piece(
+        "".join(_span(s) for s in line),
+        sum(utf16_len(s.text) for s in line),
+        sum(1 for s in line if s.style != "plain"),
+    )
+
+
+def split_units(value: str, limit: int) -> list[str]:
+    """Plain text in chunks of at most `limit` UTF-16 units, at spaces where possible."""
+    chunks: list[str] = []
+    current: list[str] = []
+    units = 0
+    for char in value:
+        width = utf16_len(char)
+        if units + width > limit:
+            text = "".join(current)
+            cut = text.rfind(" ")
+            head, rest = (text[:cut], text[cut + 1 :]) if cut > 0 else (text, "")
+            chunks.append(head)
+            current, units = list(rest), utf16_len(rest)
+        current.append(char)
+        units += width
+    return [*chunks, "".join(current)] if current else chunks
+
+
+def pieces(block: Block, limit: int = MAX_UNITS) -> list[Piece]:
+    """A block's lines; a line too long for one message loses its styling and is split."""
+    out: list[Piece] = []
+    for line in block.lines:
+        piece = _line(line)
+        if piece.units <= limit and piece.entities <= MAX_ENTITIES:
+            out.append(piece)
+            continue
+        text = "".join(s.text for s in line)
+        out += [_line((Span(chunk),)) for chunk in split_units(text, limit)]
+    return out
+
+
+@dataclass
+class _Message:
+    lines: list[str] = field(default_factory=list)
+    units: int = 0
+    entities: int = 0
+    shas: list[str] = field(default_factory=list)
+
+    def room(self, more: Sequence[Piece], gap: int) -> bool:
+        units = sum(p.units for p in more) + max(0, len(more) - 1) + (gap if self.lines else 0)
+        entities = sum(p.entities for p in more)
+        return self.units + units <= MAX_UNITS and self.entities + entities <= MAX_ENTITIES
+
+    def add(self, more: Sequence[Piece], gap: str, shas: tuple[str, ...]) -> None:
+        joined = "\n".join(p.html for p in more)
+        units = sum(p.units for p in more) + len(more) - 1
+        if self.lines:
+            joined, units = gap + joined, units + len(gap)
+        self.lines.append(joined)
+        self.units += units
+        self.entities += sum(p.entities for p in more)
+        self.shas += [s for s in shas if s not in self.shas]
+
+
+def pack(blocks: Sequence[Block], private: bool = False) -> list[Part]:
+    """Blocks into as few messages as fit, blank lines between blocks; a block splits last."""
+    messages = [_Message()]
+    for block in blocks:
+        rendered = pieces(block)
+        if messages[-1].room(rendered, 2):
+            messages[-1].add(rendered, "\n\n", block.shas)
+            continue
+        if _Message().room(rendered, 0):  # whole in a fresh message beats split across two
+            messages.append(_Message())
+            messages[-1].add(rendered, "", block.shas)
+            continue
+        for piece in rendered:
+            if not messages[-1].room([piece], 1):
+                messages.append(_Message())
+            messages[-1].add([piece], "\n", block.shas)
+    return [
+        Part({"html": "".join(m.lines), "private": private}, tuple(m.shas))
+        for m in messages
+        if m.lines
+    ]
+
+
+class TelegramRenderer:
+    """HTML messages; a digest's replies are packed together, since a group takes ~20 a minute."""
+
+    def render(self, message: OutgoingMessage) -> list[Part]:
+        """One neutral message as one or more Telegram messages."""
+        private = isinstance(message, TextMessage) and message.private
+        return pack(layout(message), private)
+
+    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
+        """The summary, then every reply's blocks packed into as few messages as fit."""
+        blocks = [b for reply in replies for b in layout(reply)]
+        return RenderedPost(tuple(self.render(summary)), tuple(pack(blocks)))

@@ -1,0 +1,183 @@
+"""A Telegram Bot API emulator: parses HTML like Telegram, counts UTF-16, enforces replies."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from tests.emulators.loopback import LoopbackServer, Request, Response
+
+BOT_ID = 999000
+ALLOWED_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+    "tg-spoiler", "span", "blockquote", "tg-emoji",
+}  # fmt: skip
+MAX_UNITS = 4096
+
+
+class EntityError(ValueError):
+    """What Telegram says when HTML does not parse."""
+
+
+class _TelegramHtml(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+        self.entities = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            raise EntityError(f'Unsupported start tag "{tag}"')
+        self.stack.append(tag)
+        self.entities += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            raise EntityError(f'Unmatched end tag "{tag}"')
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse_html(markup: str) -> tuple[str, int]:
+    """Visible text and entity count, or EntityError as Telegram would refuse it."""
+    parser = _TelegramHtml()
+    parser.feed(markup)
+    parser.close()
+    if parser.stack:
+        raise EntityError(f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"')
+    if parser.rawdata:  # a stray "<" that HTMLParser kept as an unfinished tag
+        raise EntityError("Unexpected end of name token")
+    return "".join(parser.text), parser.entities
+
+
+@dataclass
+class Sent:
+    """A message the bot sent."""
+
+    chat_id: str
+    message_id: int
+    html: str
+    text: str
+    reply_to: int | None
+    thread_id: int | None
+
+
+def bad_request(description: str, code: int = 400) -> Response:
+    return Response(code, {"ok": False, "error_code": code, "description": description})
+
+
+class TelegramEmulator(LoopbackServer):
+    """/bot<token>/<method>; form or JSON bodies like PTB sends them."""
+
+    def __init__(self, token: str = "123:TEST") -> None:
+        super().__init__()
+        self.token = token
+        self.sent: list[Sent] = []
+        self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.break_after: int | None = None
+        self._ids: defaultdict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self._known: set[tuple[str, int]] = set()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/bot"
+
+    def in_chat(self, chat_id: str) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id]
+
+    def user_message(self, chat_id: str) -> int:
+        """A message id taken by a user's message (so a reply to it is valid)."""
+        message_id = next(self._ids[chat_id])
+        self._known.add((chat_id, message_id))
+        return message_id
+
+    def handle(self, request: Request) -> Response:
+        prefix = f"/bot{self.token}/"
+        if not request.path.startswith(prefix):
+            return bad_request("Unauthorized", 401)
+        method = request.path.removeprefix(prefix)
+        args = self._args(request)
+        if method == "getMe":
+            return self.ok(
+                {"id": BOT_ID, "is_bot": True, "first_name": "digestbot", "username": "digest_bot"}
+            )
+        if method == "sendMessage":
+            return self._send_message(args)
+        if method == "setMyCommands":
+            self.commands = args["commands"]
+            return self.ok(True)
+        if method in ("setWebhook", "deleteWebhook"):
+            self.webhook = args if method == "setWebhook" else {}
+            return self.ok(True)
+        if method == "getUpdates":
+            return self._get_updates()
+        return bad_request(f"Not Found: method {method} not found", 404)
+
+    @staticmethod
+    def ok(result: Any) -> Response:
+        return Response(200, {"ok": True, "result": result})
+
+    @staticmethod
+    def _args(request: Request) -> dict[str, Any]:
+        if "json" in request.headers.get("content-type", ""):
+            return dict(request.json() or {})
+        out: dict[str, Any] = {}
+        for key, value in request.form().items():
+            try:  # PTB JSON-encodes every non-string field; text stays text
+                out[key] = value if key == "text" else json.loads(value)
+            except ValueError:
+                out[key] = value
+        return out
+
+    def _get_updates(self) -> Response:
+        if not self.updates:
+            time.sleep(0.05)
+        updates, self.updates = self.updates, []
+        return self.ok(updates)
+
+    def _send_message(self, args: dict[str, Any]) -> Response:
+        chat_id = str(args["chat_id"])
+        if self.break_after is not None and len(self.sent) >= self.break_after:
+            self.break_after = None
+            return bad_request("Internal Server Error: restart", 500)
+        try:
+            text, _entities = parse_html(str(args.get("text", "")))
+        except EntityError as exc:
+            return bad_request(f"Bad Request: can't parse entities: {exc}")
+        if not text.strip():
+            return bad_request("Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > MAX_UNITS:
+            return bad_request("Bad Request: message is too long")
+        reply = args.get("reply_parameters") or {}
+        reply_to = reply.get("message_id")
+        if reply_to and (chat_id, reply_to) not in self._known:
+            if not reply.get("allow_sending_without_reply"):
+                return bad_request("Bad Request: message to be replied not found")
+            reply_to = None
+        message_id = next(self._ids[chat_id])
+        self._known.add((chat_id, message_id))
+        thread_id = args.get("message_thread_id")
+        self.sent.append(Sent(chat_id, message_id, str(args["text"]), text, reply_to, thread_id))
+        return self.ok(
+            {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {
+                    "id": int(chat_id),
+                    "type": "supergroup" if chat_id.startswith("-") else "private",
+                },
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "digestbot"},
+                "text": text,
+                **({"message_thread_id": thread_id} if thread_id else {}),
+            }
+        )

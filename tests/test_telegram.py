@@ -1,0 +1,262 @@
+"""Telegram through the real python-telegram-bot against the Bot API emulator, and the webhook."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+from telegram import Bot, Update
+from telegram.error import BadRequest, TelegramError
+
+from adapters.pacing import Pacer
+from adapters.telegram.app import (
+    TelegramApp,
+    TelegramPoster,
+    build_application,
+    start,
+    stop,
+    webhook_endpoint,
+)
+from adapters.telegram.render import MAX_UNITS
+from bot.chat import ChatTarget, TextMessage, send
+from bot.delivery import ClaimState, post_key
+from bot.storage.sql_store import SqlStore
+from tests.chat_fixtures import (
+    HOSTILE_TITLE,
+    built_digest,
+    conversation,
+    hostile_day,
+    later,
+    publisher,
+    swollen,
+)
+from tests.emulators.loopback import Fault
+from tests.emulators.telegram_api import BOT_ID, TelegramEmulator
+
+GROUP = "-100123"
+TARGET = ChatTarget("telegram", GROUP)
+SECRET = "webhook-secret"
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramEmulator]:
+    with TelegramEmulator() as emulator:
+        yield emulator  # type: ignore[misc]
+
+
+def unpaced(bot: Bot) -> TelegramPoster:
+    return TelegramPoster(bot, (Pacer([]), Pacer([])))
+
+
+@pytest.fixture
+async def bot(telegram: TelegramEmulator) -> AsyncIterator[Bot]:
+    async with Bot(telegram.token, base_url=telegram.api_url) as client:
+        yield client
+
+
+async def test_a_24_commit_day_packs_into_few_replies_with_html_intact(
+    store: SqlStore, telegram: TelegramEmulator, bot: Bot
+) -> None:
+    digest = await built_digest(store)
+    outcome = await publisher(store).publish(
+        TARGET, digest, unpaced(bot), key=post_key("daily", TARGET, digest)
+    )
+    root, *replies = telegram.in_chat(GROUP)
+    assert outcome.root is not None and str(root.message_id) == outcome.root.message_id
+    assert 1 <= len(replies) <= 4  # 24 analyses, packed: well under the 20-a-minute group cap
+    assert all(r.reply_to == root.message_id for r in replies)
+    visible = "\n".join(r.text for r in replies)
+    assert all(e.commit.short_sha in visible for e in digest.entries)
+    assert "<script>alert(1)</script> & *bold* _it_ `tick` <b>x</b>" in visible  # as text
+    assert "<!channel>" not in visible and HOSTILE_TITLE not in visible  # mentions defused
+    assert "<script>" not in "".join(r.html for r in replies)
+
+
+async def test_long_content_splits_under_4096_utf16_units_at_structure(
+    store: SqlStore, telegram: TelegramEmulator, bot: Bot
+) -> None:
+    digest = swollen(await built_digest(store), words=1500)
+    await publisher(store).publish(
+        TARGET, digest, unpaced(bot), key=post_key("daily", TARGET, digest)
+    )
+    sent = telegram.in_chat(GROUP)
+    assert len(sent) > 5
+    assert all(len(s.text.encode("utf-16-le")) // 2 <= MAX_UNITS for s in sent)
+    assert sum(s.text.count("word1499&<>") for s in sent) >= len(digest.entries)  # nothing cut
+
+
+async def test_the_emulator_refuses_what_telegram_refuses(bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="too long"):
+        await bot.send_message(GROUP, "😀" * 2049)  # 4,098 UTF-16 units
+    with pytest.raises(BadRequest, match="parse entities"):
+        await bot.send_message(GROUP, "<b>open", parse_mode="HTML")
+
+
+async def test_retry_after_is_waited_out(telegram: TelegramEmulator, bot: Bot) -> None:
+    telegram.fail(
+        Fault(
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+            path_contains="sendMessage",
+        )
+    )
+    started = time.monotonic()
+    await send(unpaced(bot), TARGET, TextMessage("hello"))
+    assert time.monotonic() - started >= 1.0
+    assert [s.text for s in telegram.sent] == ["hello"]
+
+
+async def test_an_interrupted_post_resumes_without_duplicates(
+    store: SqlStore, telegram: TelegramEmulator, bot: Bot
+) -> None:
+    digest = swollen(await built_digest(store), words=400)
+    key = post_key("daily", TARGET, digest)
+    telegram.break_after = 3
+    with pytest.raises(TelegramError):
+        await publisher(store, "crashed").publish(TARGET, digest, unpaced(bot), key=key)
+    done = await publisher(store, "restarted", later()).publish(
+        TARGET, digest, unpaced(bot), key=key
+    )
+    assert done.state is ClaimState.RESUMED and done.resumed_after == 3
+    root, *replies = telegram.in_chat(GROUP)
+    assert [r.reply_to for r in replies] == [root.message_id] * len(replies)
+    assert len(telegram.sent) == 3 + done.sent
+    shas = [e.commit.short_sha for e in digest.entries]
+    heads = re.compile(r"^(?:🔴 High|🟡 Medium|🟢 Low) .*? ([0-9a-f]{7})(?: —|$)", re.MULTILINE)
+    shown = [sha for r in replies for sha in heads.findall(r.text)]
+    assert sorted(shown) == sorted(shas)  # every analysis once: none repeated, none lost
+
+
+def message(text: str, message_id: int, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": int(GROUP), "type": "supergroup", "is_forum": True},
+        "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
+        "text": text,
+        **extra,
+    }
+    if text.startswith("/"):
+        body["entities"] = [
+            {"type": "bot_command", "offset": 0, "length": len(text.split(maxsplit=1)[0])}
+        ]
+    return body
+
+
+@pytest.fixture
+async def application(store: SqlStore, telegram: TelegramEmulator) -> AsyncIterator[TelegramApp]:
+    app = build_application(
+        telegram.token, telegram.api_url, conversation(store, hostile_day(6)), unpaced
+    )
+    await start(app, polling=False, webhook_url="https://bot.example/telegram", secret=SECRET)
+    yield app
+    await stop(app)
+
+
+async def settle(telegram: TelegramEmulator, count: int, seconds: float = 10.0) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + seconds
+    while len(telegram.sent) < count:
+        assert time.monotonic() < deadline, f"only {len(telegram.sent)} messages arrived"
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+
+
+async def test_webhook_needs_the_secret_and_runs_commands(
+    application: TelegramApp, telegram: TelegramEmulator
+) -> None:
+    assert telegram.webhook["secret_token"] == SECRET
+    assert {c["command"] for c in telegram.commands} == {"digest", "explain"}
+    web = Starlette(routes=[Route("/tg", webhook_endpoint(application, SECRET), methods=["POST"])])
+    update = {
+        "update_id": 1,
+        "message": message("/digest 2026-02-19", telegram.user_message(GROUP)),
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://t") as c:
+        refused = await c.post("/tg", json=update)
+        wrong = await c.post("/tg", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x"})
+        accepted = await c.post(
+            "/tg", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        )
+    assert refused.status_code == wrong.status_code == 403
+    assert accepted.status_code == 200
+    await settle(telegram, 2)
+    assert "acme/app — 2026-02-19" in telegram.sent[0].text
+
+
+async def test_bad_command_gets_usage_as_a_reply_to_the_sender(
+    application: TelegramApp, telegram: TelegramEmulator
+) -> None:
+    asked = telegram.user_message(GROUP)
+    update = Update.de_json(
+        {"update_id": 2, "message": message("/explain", asked)}, application.bot
+    )
+    await application.process_update(update)
+    assert len(telegram.sent) == 1
+    assert telegram.sent[0].reply_to == asked
+    assert "explain takes one pull request number or commit SHA" in telegram.sent[0].text
+
+
+async def test_a_reply_to_a_digest_message_is_answered_as_a_reply(
+    application: TelegramApp, telegram: TelegramEmulator
+) -> None:
+    command = message(
+        "/digest 2026-02-19",
+        telegram.user_message(GROUP),
+        message_thread_id=7,
+        is_topic_message=True,
+    )
+    await application.process_update(
+        Update.de_json({"update_id": 3, "message": command}, application.bot)
+    )
+    assert {s.thread_id for s in telegram.sent} == {7}  # forum topic kept
+    ours = telegram.sent[-1]
+    before = len(telegram.sent)
+    bot_message = {
+        "message_id": ours.message_id,
+        "date": int(time.time()),
+        "chat": {"id": int(GROUP), "type": "supergroup"},
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "digestbot"},
+        "text": ours.text,
+    }
+    question_id = telegram.user_message(GROUP)
+    question = message("why is this one risky?", question_id, reply_to_message=bot_message)
+    await application.process_update(
+        Update.de_json({"update_id": 4, "message": question}, application.bot)
+    )
+    someone_else = {**bot_message, "from": {"id": 43, "is_bot": False, "first_name": "Bo"}}
+    other = message("unrelated", telegram.user_message(GROUP), reply_to_message=someone_else)
+    await application.process_update(
+        Update.de_json({"update_id": 5, "message": other}, application.bot)
+    )
+    answers = telegram.sent[before:]
+    assert len(answers) == 1
+    assert answers[0].reply_to == question_id
+    assert "stored analysis" in answers[0].text
+
+
+async def test_polling_receives_and_answers(store: SqlStore, telegram: TelegramEmulator) -> None:
+    app = build_application(
+        telegram.token, telegram.api_url, conversation(store, hostile_day(3)), unpaced
+    )
+    telegram.updates.append(
+        {"update_id": 10, "message": message("/digest help", telegram.user_message(GROUP))}
+    )
+    await start(app, polling=True, webhook_url=None, secret=None)
+    try:
+        await settle(telegram, 1)
+    finally:
+        await stop(app)
+    assert "/digest explain" in telegram.sent[0].text

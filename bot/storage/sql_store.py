@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -92,27 +94,22 @@ class SqlStore:
         return DIGEST.validate_json(row.payload) if row else None
 
     async def put_digest(self, digest: RepoDigest) -> None:
-        """Keep a digest, replacing the same repository/day/zone/language."""
-        payload = DIGEST.dump_json(digest).decode()
-        query = select(DigestRow).where(
-            DigestRow.repo == digest.repo,
-            DigestRow.day == digest.day,
-            DigestRow.tz == digest.tz,
-            DigestRow.language == digest.language,
+        """Keep a digest, replacing the same repository/day/zone/language (an atomic upsert)."""
+        values = {
+            "repo": digest.repo,
+            "day": digest.day,
+            "tz": digest.tz,
+            "language": digest.language,
+            "payload": DIGEST.dump_json(digest).decode(),
+            "created_at": datetime.now(UTC),
+        }
+        # Two processes may build the same day at once (a double firing): last writer wins.
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(DigestRow).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["repo", "day", "tz", "language"],
+            set_={"payload": statement.excluded.payload},
         )
         async with self._sessions() as session:
-            row = (await session.execute(query)).scalar_one_or_none()
-            if row is None:
-                session.add(
-                    DigestRow(
-                        repo=digest.repo,
-                        day=digest.day,
-                        tz=digest.tz,
-                        language=digest.language,
-                        payload=payload,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-            else:
-                row.payload = payload
+            await session.execute(statement)
             await session.commit()

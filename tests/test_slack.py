@@ -290,3 +290,17 @@ async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
     ack = next(a for a in acks if a.get("envelope_id") == "env-1")
     assert "Working on" in json.dumps(ack)
     assert slack.calls("apps.connections.open") >= 1
+
+
+@pytest.mark.parametrize("name", ["manifest.yaml", "manifest.socket.yaml"])
+def test_the_app_manifests_ask_for_what_the_bot_uses(name: str) -> None:
+    from pathlib import Path
+
+    import adapters.slack
+
+    text = (Path(adapters.slack.__file__).parent / name).read_text(encoding="utf-8")
+    needed = ["command: /digest", "- commands", "- chat:write", "- app_mentions:read"]
+    needed += ["- channels:history", "- groups:history", "- app_mention", "- message.channels"]
+    assert all(item in text for item in needed)
+    assert ("socket_mode_enabled: true" in text) == (name == "manifest.socket.yaml")
+    assert ("https://YOUR-HOST/slack/events" in text) == (name == "manifest.yaml")

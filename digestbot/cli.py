@@ -62,11 +62,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(chat)
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     _add_common(migrate)
+    post = sub.add_parser("post", help="post one subscription's digest now (backfill, retry)")
+    post.add_argument("--subscription", required=True, help="the subscription's name")
+    post.add_argument("--date", default="yesterday", help="the day to digest: yesterday|YYYY-MM-DD")
+    _add_common(post)
+    for name, text in (
+        ("web", "serve Slack's HTTP endpoint, Telegram's webhook, health and report pages"),
+        ("clock", "run the daily scheduler (plus Slack Socket Mode and Telegram polling)"),
+        ("run", "web and clock in one process, for self-hosting"),
+    ):
+        role = sub.add_parser(name, help=text)
+        if name != "clock":
+            role.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        _add_common(role)
     return parser
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML file with behaviour settings")
+    default = os.environ.get("DIGESTBOT_CONFIG")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(default) if default else None,
+        help="TOML file: settings and [[subscription]] tables (default: $DIGESTBOT_CONFIG)",
+    )
     parser.add_argument("--database", help="database URL (default: $DATABASE_URL or SQLite)")
 
 
@@ -97,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "chat":
             return asyncio.run(_chat(args, settings))
+        if args.command in ("post", "web", "clock", "run"):
+            from digestbot.roles import run_role
+
+            return asyncio.run(run_role(args, settings))
         return asyncio.run(_digest(args, settings))
     except (ConfigError, DateSpecError) as exc:
         warn(str(exc))

@@ -215,9 +215,10 @@ async def start(
     application: TelegramApp, *, polling: bool, webhook_url: str | None, secret: str | None
 ) -> None:
     """Initialize and start; then poll, or point Telegram at our webhook."""
-    await application.initialize()
-    await register_commands(application)  # post_init only runs under run_polling/run_webhook
-    await application.start()
+    if not application.running:
+        await application.initialize()
+        await register_commands(application)  # post_init only runs under run_polling/run_webhook
+        await application.start()
     if polling and application.updater is not None:
         await application.bot.delete_webhook()
         await application.updater.start_polling(allowed_updates=["message"])

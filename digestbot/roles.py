@@ -1,0 +1,59 @@
+"""The long-running roles (web, clock, run) and the one-shot `post`, behind the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime, timedelta
+
+from bot.config import ConfigError, Settings
+from bot.days import parse_day
+from bot.subscriptions import Subscription, load_subscriptions
+from digestbot.service import Service, open_service, serve
+from digestbot.wiring import open_core, warn
+
+
+def subscriptions_of(args: argparse.Namespace) -> tuple[Subscription, ...]:
+    """The `[[subscription]]` tables of the config file (none without a file)."""
+    return load_subscriptions(args.config) if args.config else ()
+
+
+async def run_role(args: argparse.Namespace, settings: Settings) -> int:
+    """Start a role; returns the exit status."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    subscriptions = subscriptions_of(args)
+    if args.command == "post" and not any(s.name == args.subscription for s in subscriptions):
+        known = ", ".join(s.name for s in subscriptions) or "none (pass --config)"
+        raise ConfigError(f"no subscription named {args.subscription!r}; known: {known}")
+    core = await open_core(settings)
+    if core.analyzer_note:
+        warn(core.analyzer_note)
+    service = await open_service(core, subscriptions)
+    if args.command == "post":
+        try:
+            return await _post(args, service)
+        finally:
+            await service.close()
+    port = args.port if args.command in ("web", "run") else None
+    await serve(service, port=port, clock=args.command in ("clock", "run"), now=datetime.now(UTC))
+    return 0
+
+
+async def _post(args: argparse.Namespace, service: Service) -> int:
+    subscription = next(s for s in service.subscriptions if s.name == args.subscription)
+    day = parse_day(args.date, subscription.tz)
+    if day is None:
+        raise ConfigError("post needs a day: yesterday, today or YYYY-MM-DD")
+    try:
+        results = await service.post(subscription.name, day + timedelta(days=1))
+    except LookupError as exc:
+        warn(str(exc))
+        return 1
+    for result in results:
+        sent = result.outcome.sent if result.outcome else 0
+        state = result.outcome.state.value if result.outcome else "skipped (no commits)"
+        what = f"{result.commits} commits, {state}, {sent} messages sent"
+        print(f"{result.repo} {day.isoformat()}: {what}")
+    return 0

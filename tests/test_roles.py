@@ -1,0 +1,116 @@
+"""The process roles: `digestbot post` against the Slack emulator, and `run` stopping on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digestbot.cli import main
+from tests.emulators.slack_api import SlackEmulator
+from tests.gitrepo import GitRepo
+
+TZ = ZoneInfo("Europe/Paris")
+
+
+def config(tmp_path: Path, repo: GitRepo, time_of_day: str = "08:00") -> Path:
+    path = tmp_path / "digestbot.toml"
+    path.write_text(
+        f"""
+[[subscription]]
+name = "team"
+repos = ["{repo.path}"]
+slack_channel = "CTEAM"
+tz = "Europe/Paris"
+time = "{time_of_day}"
+lowest_reply = "low"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def three_commits(repo: GitRepo) -> None:
+    for hour, title in ((9, "feat: a"), (10, "fix: b"), (11, "docs: c")):
+        repo.commit(title, datetime(2026, 3, 2, hour, tzinfo=TZ), {f"src/{hour}.py": "x = 1\n"})
+
+
+def test_post_backfills_a_day_once(
+    tmp_path: Path,
+    repo: GitRepo,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    three_commits(repo)
+    path = config(tmp_path, repo)
+    with SlackEmulator() as slack:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+        monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+        args = ["post", "--subscription", "team", "--date", "2026-03-02"]
+        args += ["--config", str(path), "--database", database_url]
+        assert main(args) == 0
+        first = capsys.readouterr().out
+        assert main(args) == 0
+        second = capsys.readouterr().out
+        assert main([*args[:2], "nobody", *args[3:]]) == 2
+        unknown = capsys.readouterr().err
+        posted = len(slack.posted)
+    assert "repo 2026-03-02: 3 commits, new, 4 messages sent" in first  # summary + 3 replies
+    assert "repo 2026-03-02: 3 commits, done, 0 messages sent" in second
+    assert posted == 4
+    assert "no subscription named 'nobody'; known: team" in unknown
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_serves_health_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, repo: GitRepo, database_url: str
+) -> None:
+    three_commits(repo)
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "OPENAI_"))
+    }
+    path = config(tmp_path, repo, "00:00")
+    command = [sys.executable, "-m", "digestbot", "run", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--config", str(path), "--database", database_url],
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        health = None
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=1
+                ) as answer:
+                    health = json.loads(answer.read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert health == {"ok": True, "subscriptions": 1}
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)  # the platform's SIGKILL comes at 30 s
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert (
+        "team: slack is not configured" in stderr
+    )  # the catch-up ran and said why it could not post

@@ -130,6 +130,8 @@ class WebConfig(_Strict):
     public_url: str | None = None
     link_secret: SecretStr | None = None
     link_days: int = Field(default=30, ge=1, le=3650)
+    # Repositories whose pages need no signature (wildcards); every other one is private.
+    public_repos: tuple[str, ...] = ()
 
 
 class Settings(_Strict):

@@ -142,7 +142,7 @@ def _full_entry(entry: DigestEntry, message: EntryMessage) -> tuple[Line, ...]:
     lines += _listed(text(lang, "risks"), a.risks) + _listed(
         text(lang, "recommendations"), a.recommendations
     )
-    lines += [(Span(note, "italic"),) for note in _notes(a)]
+    lines += [(Span(note, "italic"),) for note in analysis_notes(a)]
     link = _link(text(lang, "in_report"), message.entry_url(entry))
     return (*lines, link) if link else tuple(lines)
 
@@ -153,7 +153,8 @@ def _listed(label: str, items: tuple[str, ...]) -> list[Line]:
     return [(Span(label, "bold"),), *[(Span("• "), _plain(item)) for item in items]]
 
 
-def _notes(analysis: CommitAnalysis) -> list[str]:
+def analysis_notes(analysis: CommitAnalysis) -> list[str]:
+    """The fallback and partial-diff notes of an analysis, in its language."""
     lang = analysis.language
     notes = []
     if analysis.fallback_reason:

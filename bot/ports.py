@@ -121,6 +121,18 @@ class DigestStore(Protocol):
         ...
 
 
+class DigestArchive(Protocol):
+    """Stored digests for the report pages."""
+
+    async def get_digest(self, repo: str, day: date, tz: str, language: str) -> RepoDigest | None:
+        """A stored digest, or None."""
+        ...
+
+    async def list_digests(self, repo: str, limit: int = 400) -> list[RepoDigest]:
+        """A repository's stored digests, newest day first."""
+        ...
+
+
 class Progress(Protocol):
     """Told how far a digest has got; the CLI draws a bar from it."""
 

@@ -36,6 +36,7 @@ from adapters.telegram.app import (
 )
 from adapters.telegram.app import start as start_telegram
 from adapters.telegram.app import stop as stop_telegram
+from adapters.web.routes import ReportRoutes
 from bot.chat import ChatPoster, ChatTarget
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
@@ -59,7 +60,6 @@ class Service:
     posters: dict[str, ChatPoster] = field(default_factory=dict)
     slack_app: AsyncApp | None = None
     telegram: TelegramApp | None = None
-    extra_routes: list[BaseRoute] = field(default_factory=list)
 
     async def post(self, name: str, fired_on: Any) -> list[DailyResult]:
         """Run one subscription now (the CLI's `post`, the scheduler's jobs)."""
@@ -159,7 +159,8 @@ def web_app(service: Service) -> Starlette:
     if service.telegram is not None and telegram.webhook_secret is not None:
         endpoint = webhook_endpoint(service.telegram, telegram.webhook_secret.get_secret_value())
         routes.append(Route("/telegram/webhook", endpoint, methods=["POST"]))
-    app = Starlette(routes=[*routes, *service.extra_routes])
+    pages = ReportRoutes(service.core.store, service.core.signer).routes()
+    app = Starlette(routes=[*routes, *pages])
     app.state.service = service
     return app
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.conversation import ChannelSetup, Conversation
 from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
@@ -43,6 +45,7 @@ class Core:
     answerer: Answerer
     model_client: OpenAIModelClient | None = None
     links: ReportLinks = field(default_factory=NoReportLinks)
+    signer: LinkSigner = field(default_factory=lambda: LinkSigner(secrets.token_bytes(32)))
 
     async def conversation(self, specs: list[str], tz: str, language: str) -> Conversation:
         """The conversation core for one channel following some repositories (the console)."""
@@ -135,7 +138,24 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
             load_prompt("explain"),
             DiffBudget(settings.budget.tokens_per_commit),
         )
-    return Core(settings, store, engine, choice.note, answerer, choice.client)
+    core = Core(settings, store, engine, choice.note, answerer, choice.client)
+    core.signer = link_signer(settings)
+    if settings.web.public_url:
+        core.links = SignedReportLinks(settings.web.public_url, core.signer)
+    return core
+
+
+def link_signer(settings: Settings) -> LinkSigner:
+    """The report-link signer; without a secret, a random one (no private page opens)."""
+    web = settings.web
+    if web.public_url and web.link_secret is None:
+        raise ConfigError(
+            "DIGEST_PUBLIC_URL is set: set DIGEST_LINK_SECRET too (it signs report links)"
+        )
+    secret = (
+        web.link_secret.get_secret_value().encode() if web.link_secret else secrets.token_bytes(32)
+    )
+    return LinkSigner(secret, web.public_repos, web.link_days * 86400)
 
 
 def warn(message: str) -> None:

@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The report pages are tested in Debian's Chromium; Playwright drives it, never downloads one.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's chromium for the browser tests =="
+  apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+if ! command -v chromium >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
+  echo "chromium is not installed: required under CI=true" >&2
+  exit 1
+fi
+
 echo "== suite on SQLite =="
 DIGESTBOT_TEST_DATABASE=sqlite pytest -q
 

@@ -93,6 +93,18 @@ class SqlStore:
             row = (await session.execute(query)).scalar_one_or_none()
         return DIGEST.validate_json(row.payload) if row else None
 
+    async def list_digests(self, repo: str, limit: int = 400) -> list[RepoDigest]:
+        """A repository's stored digests, newest day first."""
+        query = (
+            select(DigestRow.payload)
+            .where(DigestRow.repo == repo)
+            .order_by(DigestRow.day.desc(), DigestRow.language)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            payloads = (await session.execute(query)).scalars().all()
+        return [DIGEST.validate_json(payload) for payload in payloads]
+
     async def put_digest(self, digest: RepoDigest) -> None:
         """Keep a digest, replacing the same repository/day/zone/language (an atomic upsert)."""
         values = {

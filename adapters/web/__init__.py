@@ -1,0 +1,1 @@
+"""The web: report pages, the JSON API and signed links to them."""

@@ -1,0 +1,114 @@
+"""Report pages in a real headless Chromium (Debian's), served by `digestbot web`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright
+
+from adapters.web.links import LinkSigner
+from adapters.web.routes import REFUSED, page_url
+from bot.models import RepoDigest
+from bot.storage.sql_store import SqlStore
+from tests.chat_fixtures import built_digest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SECRET = "browser-test-secret"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Without these, Chromium reaches for Google's hosts, which this network refuses.
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required under CI=true (tests/run_suite.sh installs it)")
+        pytest.skip("Debian's chromium is not installed (tests/run_suite.sh installs it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(database_url: str) -> Iterator[str]:
+    _require_chromium()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_"))}
+    env.update({"DIGEST_PUBLIC_URL": base, "DIGEST_LINK_SECRET": SECRET})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digestbot", "web", "--port", str(port), "--database", database_url],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def test_a_report_page_in_chromium(server: str, store: SqlStore) -> None:
+    digest: RepoDigest = await built_digest(store, 10)
+    signed = server + page_url(LinkSigner(SECRET.encode(), (), 86400), digest)
+    dialogs: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+        page = await browser.new_page(viewport={"width": 1000, "height": 700})
+        page.on("dialog", lambda d: dialogs.append(d.message))
+        answer = await page.goto(signed)
+        assert answer is not None and answer.status == 200
+        assert "acme/app" in await page.title()
+
+        target = f"c-{digest.entries[-1].commit.short_sha}"  # the last entry: far down the page
+        await page.click(f'nav a[href="#{target}"]')
+        assert await page.evaluate("location.hash") == f"#{target}"
+        top = await page.evaluate(
+            f"document.getElementById('{target}').getBoundingClientRect().top"
+        )
+        assert await page.evaluate("window.scrollY") > 0  # the link moved the page
+        assert 0 <= top < await page.evaluate("window.innerHeight")  # the entry is in view
+
+        assert await page.evaluate("document.scripts.length") == 0
+        hostile = page.locator("details", has_text="alert(1)").first
+        assert "<script>alert(1)</script>" in await hostile.inner_text()
+        assert dialogs == []  # nothing executed
+
+        await hostile.locator("summary").click()
+        assert await hostile.evaluate("d => d.open") is False  # entries fold
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.goto(signed)
+        await page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)
+
+        refused = await page.goto(signed.split("&exp=")[0])
+        assert refused is not None and refused.status == 403
+        assert REFUSED in await page.inner_text("body")
+        await browser.close()
+    assert (ARTIFACTS / "report-page.png").stat().st_size > 10_000

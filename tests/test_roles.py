@@ -114,3 +114,42 @@ def test_run_serves_health_and_stops_cleanly_on_sigterm(
     assert (
         "team: slack is not configured" in stderr
     )  # the catch-up ran and said why it could not post
+
+
+async def test_the_web_app_serves_slack_telegram_and_health_from_one_process(
+    tmp_path: Path, repo: GitRepo, database_url: str
+) -> None:
+    import httpx
+
+    from bot.config import load_settings
+    from bot.subscriptions import load_subscriptions
+    from digestbot.service import open_service, web_app
+    from digestbot.wiring import open_core
+    from tests.emulators.telegram_api import TelegramEmulator
+
+    three_commits(repo)
+    with SlackEmulator() as slack, TelegramEmulator() as telegram:
+        env = {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": "sign",
+            "SLACK_API_URL": slack.api_url,
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_URL": telegram.api_url,
+            "TELEGRAM_WEBHOOK_SECRET": "hook",
+        }
+        core = await open_core(load_settings(env))
+        service = await open_service(core, load_subscriptions(config(tmp_path, repo)))
+        try:
+            transport = httpx.ASGITransport(app=web_app(service))
+            async with httpx.AsyncClient(transport=transport, base_url="http://web") as web:
+                health = await web.get("/healthz")
+                slack_answer = await web.post("/slack/events", content="command=/digest")
+                telegram_answer = await web.post("/telegram/webhook", json={"update_id": 1})
+                report = await web.get("/repos/repo")
+        finally:
+            await service.close()
+    assert health.json() == {"ok": True, "subscriptions": 1}
+    assert slack_answer.status_code == 401  # unsigned
+    assert telegram_answer.status_code == 403  # no secret token
+    assert report.status_code == 403  # private by default: a signed link is needed

@@ -112,31 +112,32 @@ async def open_service(core: Core, subscriptions: tuple[Subscription, ...]) -> S
         publisher=publisher,
     )
     posters: dict[str, ChatPoster] = {}
-    settings = core.settings
-    service = Service(
-        core,
-        subscriptions,
-        conversation,
-        DailyPoster(core.engine, publisher, core.source, posters),
-        posters,
-    )
-    if settings.slack.bot_token is not None:
-        client = slack_client(settings.slack.bot_token.get_secret_value(), settings.slack.api_url)
-        posters["slack"] = SlackPoster(client, Pacer(SLACK_RATES))
-        secret = (
-            settings.slack.signing_secret.get_secret_value()
-            if settings.slack.signing_secret
-            else ""
-        )
-        service.slack_app = build_app(conversation, client, secret, Pacer(SLACK_RATES))
-    if settings.telegram.bot_token is not None:
-        token = settings.telegram.bot_token.get_secret_value()
-        service.telegram = build_application(
-            token, settings.telegram.api_url, conversation, telegram_poster
-        )
-        await service.telegram.initialize()
-        posters["telegram"] = telegram_poster(service.telegram.bot)
+    daily = DailyPoster(core.engine, publisher, core.source, posters)
+    service = Service(core, subscriptions, conversation, daily, posters)
+    _add_slack(service)
+    await _add_telegram(service)
     return service
+
+
+def _add_slack(service: Service) -> None:
+    slack = service.core.settings.slack
+    if slack.bot_token is None:
+        return
+    client = slack_client(slack.bot_token.get_secret_value(), slack.api_url)
+    service.posters["slack"] = SlackPoster(client, Pacer(SLACK_RATES))
+    secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
+    service.slack_app = build_app(service.conversation, client, secret, Pacer(SLACK_RATES))
+
+
+async def _add_telegram(service: Service) -> None:
+    telegram = service.core.settings.telegram
+    if telegram.bot_token is None:
+        return
+    token = telegram.bot_token.get_secret_value()
+    application = build_application(token, telegram.api_url, service.conversation, telegram_poster)
+    await application.initialize()
+    service.telegram = application
+    service.posters["telegram"] = telegram_poster(application.bot)
 
 
 async def health(request: Request) -> JSONResponse:

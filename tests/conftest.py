@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+# python-telegram-bot 22: opt in to timedelta durations now, as production does (digestbot.cli).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 from sqlalchemy import create_engine, text
 
 from bot.storage.database import create_engine as create_async

@@ -120,7 +120,9 @@ def signed(body: str, secret: str = SECRET, age: int = 0) -> dict[str, str]:
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
 
-def command_body(text: str, user: str = "U1", trigger: str = "T-1") -> str:
+def command_body(
+    text: str, user: str = "U1", trigger: str = "T-1", response_url: str = "http://127.0.0.1:9/"
+) -> str:
     return urlencode(
         {
             "command": "/digest",
@@ -129,7 +131,7 @@ def command_body(text: str, user: str = "U1", trigger: str = "T-1") -> str:
             "user_id": user,
             "team_id": "T1",
             "trigger_id": trigger,
-            "response_url": "http://127.0.0.1:9/unused",
+            "response_url": response_url,
         }
     )
 
@@ -197,6 +199,19 @@ async def test_a_bad_command_answers_only_the_sender(
     await until(lambda: bool(slack.posted))
     assert [p.user for p in slack.posted] == ["U7"]
     assert "I don't understand" in slack.posted[0].all_text()
+
+
+async def test_a_channel_without_the_bot_gets_an_invitation_hint(
+    http: httpx.AsyncClient, slack: SlackEmulator
+) -> None:
+    slack.not_in.add(CHANNEL)
+    body = command_body("2026-02-19", response_url=slack.response_url("T-1"))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    await http.post("/slack/events", content=body, headers={**form, **signed(body)})
+    await until(lambda: bool(slack.responses))
+    assert slack.responses[0]["response_type"] == "ephemeral"
+    assert "invite me with `/invite @digestbot`" in slack.responses[0]["text"]
+    assert slack.posted == []
 
 
 async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(

@@ -11,6 +11,7 @@ from typing import Any, cast
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -94,6 +95,16 @@ class SlackPoster:
         return MessageRef(target, str(answer["ts"]))
 
 
+def could_not_post(error: SlackApiError) -> str:
+    """What to tell the user when Slack refused our message."""
+    code = str(error.response.get("error", "unknown_error"))
+    if code in ("not_in_channel", "channel_not_found"):
+        return (
+            "I can't post in this channel yet: invite me with `/invite @digestbot`, then try again."
+        )
+    return f"Slack refused my message ({code}); nothing was posted. Try again, or tell your admin."
+
+
 class SeenMessages:
     """Recent (channel, ts) pairs: Slack re-sends slow events, and a mention arrives twice."""
 
@@ -123,10 +134,13 @@ def build_app(
     async def ack_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         await ack(f"Working on `/digest {body.get('text', '').strip()}`…")
 
-    async def run_command(body: dict[str, Any]) -> None:
+    async def run_command(body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
         target = ChatTarget(PLATFORM, body["channel_id"])
         event = CommandEvent(target, body["user_id"], body.get("text", ""), body["trigger_id"])
-        await conversation.on_command(event, poster.for_user(body["user_id"]))
+        try:
+            await conversation.on_command(event, poster.for_user(body["user_id"]))
+        except SlackApiError as exc:  # response_url still reaches the user when posting cannot
+            await respond(text=could_not_post(exc), response_type="ephemeral")
 
     app.command("/digest")(ack=ack_command, lazy=[run_command])
 

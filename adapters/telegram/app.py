@@ -133,6 +133,43 @@ def _target(update: Update) -> ChatTarget:
     return ChatTarget(PLATFORM, str(message.chat_id), topic)
 
 
+class Handlers:
+    """Telegram updates → neutral events for the conversation core."""
+
+    def __init__(
+        self, conversation: Conversation, poster_for: Callable[[Bot], TelegramPoster]
+    ) -> None:
+        self._conversation = conversation
+        self._poster_for = poster_for
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/digest …`, `/explain N`, `/help`, `/start`: one grammar; usage goes to the sender."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        name = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0].lower()
+        words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
+        user = str(update.effective_user.id) if update.effective_user else ""
+        event = CommandEvent(_target(update), user, " ".join(words), f"tg-{update.update_id}")
+        poster = self._poster_for(context.bot).replying_to(message.message_id)
+        await self._conversation.on_command(event, poster)
+
+    async def on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A reply to one of our messages is a follow-up; the answer replies to the question."""
+        message = update.effective_message
+        replied = message.reply_to_message if message else None
+        if message is None or replied is None or replied.from_user is None:
+            return
+        if replied.from_user.id != context.bot.id:
+            return  # a reply to someone else, not to one of our messages
+        target = _target(update)
+        user = str(message.from_user.id) if message.from_user else ""
+        ref = MessageRef(target, str(replied.message_id))
+        event = ThreadReplyEvent(target, user, message.text or "", None, ref)
+        poster = self._poster_for(context.bot).replying_to(message.message_id, answering=True)
+        await self._conversation.on_thread_reply(event, poster)
+
+
 def build_application(
     token: str,
     api_url: str,
@@ -147,37 +184,11 @@ def build_application(
         .concurrent_updates(8)  # a slow digest must not hold up follow-ups
         .build()
     )
-
-    async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        if message is None or message.text is None:
-            return
-        name = message.text.split()[0].lstrip("/").split("@")[0].lower()
-        words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
-        user = str(update.effective_user.id) if update.effective_user else ""
-        event = CommandEvent(_target(update), user, " ".join(words), f"tg-{update.update_id}")
-        poster = poster_for(context.bot).replying_to(message.message_id)
-        await conversation.on_command(event, poster)
-
-    async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        replied = message.reply_to_message if message else None
-        if message is None or replied is None or replied.from_user is None:
-            return
-        if replied.from_user.id != context.bot.id:
-            return  # a reply to someone else, not to one of our messages
-        target = _target(update)
-        user = str(message.from_user.id) if message.from_user else ""
-        event = ThreadReplyEvent(
-            target, user, message.text or "", None, MessageRef(target, str(replied.message_id))
-        )
-        poster = poster_for(context.bot).replying_to(message.message_id, answering=True)
-        await conversation.on_thread_reply(event, poster)
-
-    application.add_handler(CommandHandler(["digest", "explain", "help", "start"], on_command))
-    application.add_handler(
-        MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply)
-    )
+    handlers = Handlers(conversation, poster_for)
+    commands = ["digest", "explain", "help", "start"]
+    application.add_handler(CommandHandler(commands, handlers.on_command))
+    replies = filters.REPLY & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(replies, handlers.on_reply))
     return application
 
 

@@ -43,6 +43,8 @@ class SlackEmulator(LoopbackServer):
         self.posted: list[Posted] = []
         self.socket_url = ""
         self.break_after: int | None = None  # fail once when this many messages exist
+        self.not_in: set[str] = set()  # channels the bot was never invited to
+        self.responses: list[dict[str, Any]] = []  # what arrived at response_url
         self._ts = itertools.count(1)
 
     @property
@@ -58,7 +60,13 @@ class SlackEmulator(LoopbackServer):
     def calls(self, method: str) -> int:
         return sum(1 for r in self.requests if r.path == f"/api/{method}")
 
+    def response_url(self, trigger: str) -> str:
+        return f"{self.url}/respond/{trigger}"
+
     def handle(self, request: Request) -> Response:
+        if request.path.startswith("/respond/"):
+            self.responses.append(request.json())
+            return Response(200, "ok")
         method = request.path.removeprefix("/api/")
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         expected = self.app_token if method == "apps.connections.open" else self.token
@@ -97,6 +105,8 @@ class SlackEmulator(LoopbackServer):
             return Response(200, {"ok": False, "error": "fatal_error"})
         if not args.get("channel"):
             return Response(200, {"ok": False, "error": "channel_not_found"})
+        if args["channel"] in self.not_in:
+            return Response(200, {"ok": False, "error": "not_in_channel"})
         blocks = args.get("blocks") or []
         if isinstance(blocks, str):
             blocks = json.loads(blocks)

@@ -12,6 +12,7 @@ from bot.chat import (
     CommandEvent,
     EntryMessage,
     MessageRef,
+    NoRecovery,
     OutgoingMessage,
     Part,
     RenderedPost,
@@ -33,7 +34,7 @@ def format_message(message: OutgoingMessage) -> str:
     return "\n".join(plain_text(line) for block in blocks for line in block.lines)
 
 
-class ConsolePoster:
+class ConsolePoster(NoRecovery):
     """Prints messages with numbers; a thread reply is indented under its root."""
 
     def __init__(self, out: TextIO) -> None:
@@ -60,7 +61,9 @@ class ConsolePoster:
         """The summary, then one block per thread reply."""
         return one_message_per_reply(self.render, summary, replies)
 
-    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
+    async def post(
+        self, target: ChatTarget, part: Part, thread: MessageRef | None, marker: str = ""
+    ) -> MessageRef:
         """Print one block, numbered; thread replies indented under their root."""
         body, private = cast(tuple[str, bool], part.payload)
         self._count += 1

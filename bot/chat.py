@@ -155,9 +155,27 @@ class ChatPoster(Protocol):
         """A whole digest post; a platform may pack several replies into one message."""
         ...
 
-    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
-        """Send one rendered message (pacing and rate-limit waits are the adapter's)."""
+    async def post(
+        self, target: ChatTarget, part: Part, thread: MessageRef | None, marker: str = ""
+    ) -> MessageRef:
+        """Send one rendered message, stamped with `marker` where the platform keeps metadata."""
         ...
+
+    async def recover(
+        self, target: ChatTarget, thread: MessageRef | None, marker: str
+    ) -> MessageRef | None:
+        """Find a message sent with `marker` (None where the platform cannot tell)."""
+        ...
+
+
+class NoRecovery:
+    """For platforms that cannot look a sent message up: an uncertain part is sent again."""
+
+    async def recover(
+        self, target: ChatTarget, thread: MessageRef | None, marker: str
+    ) -> MessageRef | None:
+        """Always None."""
+        return None
 
 
 def one_message_per_reply(

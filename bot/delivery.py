@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,12 +33,21 @@ class ClaimState(Enum):
     BUSY = "busy"
 
 
+# A part noted as about to be sent but never confirmed: the process died mid-request.
+UNCERTAIN = ""
+
+
 @dataclass(frozen=True)
 class Claim:
-    """The outcome of claiming a post, and the messages already sent under it."""
+    """The outcome of claiming a post, and the messages sent (or perhaps sent) under it."""
 
     state: ClaimState
     posted: dict[int, str] = field(default_factory=dict)
+
+    def sent(self, index: int) -> str | None:
+        """The message id of a part known to be sent."""
+        message_id = self.posted.get(index)
+        return message_id if message_id else None
 
     @property
     def owned(self) -> bool:
@@ -54,6 +64,10 @@ class DeliveryLog(Protocol):
 
     async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Claim:
         """Take a post: new, resumed when its owner went silent, else DONE or BUSY."""
+        ...
+
+    async def intend(self, key: str, owner: str, index: int, now: datetime) -> None:
+        """Note that message `index` is about to be sent (UNCERTAIN until recorded)."""
         ...
 
     async def record(
@@ -91,6 +105,11 @@ class PostOutcome:
     root: MessageRef | None = None
     sent: int = 0
     resumed_after: int = 0
+
+
+def part_marker(key: str, index: int) -> str:
+    """A short, stable tag for one part of one post, stamped where the platform allows."""
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:16]}:{index}"
 
 
 def post_key(kind: str, target: ChatTarget, digest: RepoDigest) -> str:
@@ -134,18 +153,26 @@ class Publisher:
             return PostOutcome(claim.state)
         url = self._links.digest_url(digest)
         rendered = poster.render_post(SummaryMessage(digest, url), thread_plan(digest, lowest, url))
-        root = MessageRef(target, claim.posted[0]) if 0 in claim.posted else None
+        first = claim.sent(0)
+        root = MessageRef(target, first) if first else None
         sent = 0
         for index, part in enumerate(rendered.parts()):
-            if index in claim.posted:
+            if claim.sent(index):
                 continue
-            ref = await poster.post(target, part, root)
+            marker = part_marker(key, index)
+            ref = None
+            if index in claim.posted:  # perhaps sent before a crash: look before sending again
+                ref = await poster.recover(target, root, marker)
+            if ref is None:
+                await self._log.intend(key, self._owner, index, self._now())
+                ref = await poster.post(target, part, root, marker)
+                sent += 1
             root = root or ref
             await self._log.record(key, self._owner, index, ref.message_id, self._now())
             link = MessageLink(
                 root.message_id, digest.repo, digest.day, digest.tz, digest.language, part.shas
             )
             await self._chat.link(ref, root, link)
-            sent += 1
         await self._log.finish(key, self._owner, self._now())
-        return PostOutcome(claim.state, root, sent, len(claim.posted))
+        known = sum(1 for i in claim.posted if claim.sent(i))
+        return PostOutcome(claim.state, root, sent, known)

@@ -97,6 +97,27 @@ async def test_a_post_interrupted_mid_thread_resumes_without_duplicates(
     assert len(bodies) == len(set(bodies)) == done.sent + 3
 
 
+async def test_a_message_posted_but_never_acknowledged_is_found_not_sent_twice(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    import aiohttp
+
+    digest = await built_digest(store)
+    key = post_key("daily", TARGET, digest)
+    slack.drop_after = 3  # Slack keeps the 4th message, but its answer is lost on the way
+    with pytest.raises(aiohttp.ClientError):
+        await publisher(store, "cut-off").publish(TARGET, digest, poster(slack), key=key)
+    assert len(slack.posted) == 4
+    done = await publisher(store, "resumed", later()).publish(
+        TARGET, digest, poster(slack), key=key
+    )
+    assert done.resumed_after == 3  # three confirmed, the fourth uncertain
+    assert slack.calls("conversations.replies") == 1  # it looked before sending again
+    root = next(p for p in slack.posted if p.thread_ts is None)
+    bodies = [p.all_text() for p in slack.thread(root.ts)]
+    assert len(bodies) == len(set(bodies)) == 3 + done.sent
+
+
 async def test_429_waits_for_retry_after_then_posts(slack: SlackEmulator) -> None:
     slack.fail(
         Fault(

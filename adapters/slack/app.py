@@ -13,7 +13,6 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
@@ -39,18 +38,23 @@ from bot.conversation import Conversation
 PLATFORM = "slack"
 # chat.postMessage: about one message per second per channel (Slack rate-limit docs).
 SLACK_RATES = (Rate(1, 1.0),)
+# Message metadata lets a resumed post find a message whose send outcome was never recorded.
+MARKER_EVENT = "digestbot_part"
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _log = logging.getLogger(__name__)
 
 
 def slack_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that waits out 429 Retry-After and retries 5xx and dropped connections."""
+    """A Web API client that waits out 429 Retry-After and retries 5xx.
+
+    A dropped connection is not retried blindly: Slack may have posted the message, so the
+    post stops and its resume looks for the message (recover) before sending it again.
+    """
     base = api_url if api_url.endswith("/") else api_url + "/"  # urljoin drops a last segment
     return AsyncWebClient(
         token=token,
         base_url=base,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
@@ -78,8 +82,10 @@ class SlackPoster:
         """See SlackRenderer.render_post."""
         return self._renderer.render_post(summary, replies)
 
-    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
-        """One chat.postMessage (or postEphemeral), paced per channel."""
+    async def post(
+        self, target: ChatTarget, part: Part, thread: MessageRef | None, marker: str = ""
+    ) -> MessageRef:
+        """One chat.postMessage (or postEphemeral), paced per channel, stamped with `marker`."""
         payload = cast(dict[str, Any], part.payload)
         fields = {"channel": target.channel, "text": payload["text"], "blocks": payload["blocks"]}
         thread_ts = thread.message_id if thread else None
@@ -89,10 +95,37 @@ class SlackPoster:
                 user=self._user, thread_ts=thread_ts, **fields
             )
             return MessageRef(target, str(answer["message_ts"]))
+        metadata = {"event_type": MARKER_EVENT, "event_payload": {"part": marker}}
         answer = await self._client.chat_postMessage(
-            thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **fields
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata=metadata if marker else None,
+            **fields,
         )
         return MessageRef(target, str(answer["ts"]))
+
+    async def recover(
+        self, target: ChatTarget, thread: MessageRef | None, marker: str
+    ) -> MessageRef | None:
+        """Look for a message stamped with `marker`: in the thread, or recent channel history."""
+        if thread is None:
+            answer = await self._client.conversations_history(
+                channel=target.channel, limit=50, include_all_metadata=True
+            )
+        else:
+            answer = await self._client.conversations_replies(
+                channel=target.channel, ts=thread.message_id, limit=200, include_all_metadata=True
+            )
+        messages: list[dict[str, Any]] = answer.get("messages", [])
+        for message in messages:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == MARKER_EVENT
+                and meta.get("event_payload", {}).get("part") == marker
+            ):
+                return MessageRef(target, str(message["ts"]))
+        return None
 
 
 def could_not_post(error: SlackApiError) -> str:

@@ -30,6 +30,7 @@ from bot.chat import (
     CommandEvent,
     EntryMessage,
     MessageRef,
+    NoRecovery,
     OutgoingMessage,
     Part,
     RenderedPost,
@@ -56,7 +57,7 @@ def _seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class TelegramPoster:
+class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
     """Sends HTML messages as replies; waits per chat and per group, and on retry_after."""
 
     def __init__(
@@ -91,7 +92,9 @@ class TelegramPoster:
             return self._reply_to
         return int(thread.message_id) if thread else None
 
-    async def post(self, target: ChatTarget, part: Part, thread: MessageRef | None) -> MessageRef:
+    async def post(
+        self, target: ChatTarget, part: Part, thread: MessageRef | None, marker: str = ""
+    ) -> MessageRef:
         """One sendMessage, retried after Telegram's retry_after up to MAX_RETRIES times."""
         payload = cast(dict[str, Any], part.payload)
         reply_id = self._reply_id(bool(payload["private"]), thread)

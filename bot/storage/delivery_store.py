@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.delivery import Claim, ClaimState, LostClaim
+from bot.delivery import UNCERTAIN, Claim, ClaimState, LostClaim
 from bot.storage.schema import DeliveredPartRow, DeliveryRow
 
 _POSTING, _DONE = "posting", "done"
@@ -58,10 +58,14 @@ class SqlDeliveryLog:
             rows = (await session.execute(query)).scalars().all()
         return {r.idx: r.message_id for r in rows}
 
+    async def intend(self, key: str, owner: str, index: int, now: datetime) -> None:
+        """Note a part as about to be sent (UNCERTAIN), refreshing the lease."""
+        await self.record(key, owner, index, UNCERTAIN, now)
+
     async def record(
         self, key: str, owner: str, index: int, message_id: str, now: datetime
     ) -> None:
-        """Note a sent message and refresh the lease, in one transaction."""
+        """Note a sent message (or UNCERTAIN) and refresh the lease, in one transaction."""
         async with self._sessions() as session:
             alive = await session.execute(
                 update(DeliveryRow)
@@ -71,7 +75,7 @@ class SqlDeliveryLog:
             if alive.rowcount != 1:  # type: ignore[attr-defined]
                 await session.rollback()
                 raise LostClaim(f"post {key} was taken over by another process")
-            session.add(DeliveredPartRow(key=key, idx=index, message_id=message_id))
+            await session.merge(DeliveredPartRow(key=key, idx=index, message_id=message_id))
             await session.commit()
 
     async def finish(self, key: str, owner: str, now: datetime) -> None:

@@ -129,6 +129,9 @@ class LoopbackServer:
         self._send(handler, response)
 
     def _send(self, handler: BaseHTTPRequestHandler, response: Response) -> None:
+        if response.status == 0:  # a dropped connection: no answer at all
+            handler.close_connection = True
+            return
         body = response.body
         headers = dict(response.headers)
         if isinstance(body, dict | list):

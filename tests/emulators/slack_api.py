@@ -25,6 +25,15 @@ class Posted:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     user: str | None = None  # set for an ephemeral message
+    metadata: dict[str, Any] | None = None
+
+    def as_api(self, with_metadata: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
+        if self.thread_ts:
+            body["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata:
+            body["metadata"] = self.metadata
+        return body
 
     def section_texts(self) -> list[str]:
         return [b["text"]["text"] for b in self.blocks if b.get("type") == "section"]
@@ -44,6 +53,7 @@ class SlackEmulator(LoopbackServer):
         self.socket_url = ""
         self.break_after: int | None = None  # fail once when this many messages exist
         self.not_in: set[str] = set()  # channels the bot was never invited to
+        self.drop_after: int | None = None  # post the message, then cut the connection once
         self.responses: list[dict[str, Any]] = []  # what arrived at response_url
         self._ts = itertools.count(1)
 
@@ -88,15 +98,19 @@ class SlackEmulator(LoopbackServer):
             return Response(200, {"ok": True, "url": self.socket_url})
         if method in ("chat.postMessage", "chat.postEphemeral"):
             return self._post(method, args)
+        if method in ("conversations.history", "conversations.replies"):
+            return self._read(method, args)
         return Response(200, {"ok": False, "error": "unknown_method"})
 
     @staticmethod
     def _args(request: Request) -> dict[str, Any]:
+        query: dict[str, Any] = {k: v[0] for k, v in request.query.items()}  # GET methods
         if "json" in request.headers.get("content-type", ""):
-            return dict(request.json() or {})
-        form: dict[str, Any] = request.form()
-        if "blocks" in form:
-            form["blocks"] = json.loads(form["blocks"])
+            return {**query, **(request.json() or {})}
+        form: dict[str, Any] = {**query, **request.form()}
+        for key in ("blocks", "metadata"):
+            if isinstance(form.get(key), str):
+                form[key] = json.loads(form[key])
         return form
 
     def _post(self, method: str, args: dict[str, Any]) -> Response:
@@ -108,8 +122,6 @@ class SlackEmulator(LoopbackServer):
         if args["channel"] in self.not_in:
             return Response(200, {"ok": False, "error": "not_in_channel"})
         blocks = args.get("blocks") or []
-        if isinstance(blocks, str):
-            blocks = json.loads(blocks)
         problem = self._check_blocks(blocks)
         if problem:
             return Response(200, {"ok": False, "error": problem})
@@ -121,13 +133,35 @@ class SlackEmulator(LoopbackServer):
         ts = f"1700000000.{next(self._ts):06d}"
         user = args.get("user") if method == "chat.postEphemeral" else None
         self.posted.append(
-            Posted(args["channel"], ts, args.get("text", ""), blocks, thread_ts, user)
+            Posted(
+                args["channel"],
+                ts,
+                args.get("text", ""),
+                blocks,
+                thread_ts,
+                user,
+                args.get("metadata"),
+            )
         )
+        if self.drop_after is not None and len(self.posted) > self.drop_after:
+            self.drop_after = None
+            return Response(0)  # Slack posted it; the answer never reaches the client
         if user:
             return Response(200, {"ok": True, "message_ts": ts})
         return Response(
             200, {"ok": True, "channel": args["channel"], "ts": ts, "message": {"ts": ts}}
         )
+
+    def _read(self, method: str, args: dict[str, Any]) -> Response:
+        channel = args.get("channel")
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        mine = [p for p in self.posted if p.channel == channel and p.user is None]
+        if method == "conversations.replies":
+            root = args.get("ts")
+            mine = [p for p in mine if root in (p.ts, p.thread_ts)]
+        else:
+            mine = [p for p in reversed(mine) if p.thread_ts is None]
+        return Response(200, {"ok": True, "messages": [p.as_api(with_metadata) for p in mine]})
 
     @staticmethod
     def _check_blocks(blocks: list[dict[str, Any]]) -> str | None:

@@ -41,10 +41,10 @@ def engine_for(store: SqlStore) -> DigestEngine:
     return DigestEngine(RulesAnalyzer(RulesConfig()), store, CommitFilter(FilterConfig()))
 
 
-async def built_digest(store: SqlStore, n: int = 24) -> RepoDigest:
+async def built_digest(store: SqlStore, n: int = 24, language: str = "en") -> RepoDigest:
     """A stored, rules-analyzed digest of a hostile day."""
     source = ListSource("acme/app", hostile_day(n))
-    return await engine_for(store).build(source, DayWindow(DAY, "UTC"), "en")
+    return await engine_for(store).build(source, DayWindow(DAY, "UTC"), language)
 
 
 def swollen(digest: RepoDigest, words: int = 900) -> RepoDigest:

@@ -78,6 +78,19 @@ async def test_a_24_commit_day_packs_into_few_replies_with_html_intact(
     assert "<script>" not in "".join(r.html for r in replies)
 
 
+async def test_a_chinese_digest_posts_with_the_reference_labels(
+    store: SqlStore, telegram: TelegramEmulator, bot: Bot
+) -> None:
+    digest = await built_digest(store, 6, language="zh")
+    await publisher(store).publish(
+        TARGET, digest, unpaced(bot), key=post_key("daily", TARGET, digest)
+    )
+    summary, *replies = telegram.in_chat(GROUP)
+    assert "本日共 6 个提交" in summary.text and "🔴高" in summary.text
+    assert "本条由离线规则分析生成" in summary.text  # says the rules did the job
+    assert any("功能增强" in r.text for r in replies)
+
+
 async def test_long_content_splits_under_4096_utf16_units_at_structure(
     store: SqlStore, telegram: TelegramEmulator, bot: Bot
 ) -> None:

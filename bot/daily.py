@@ -32,6 +32,12 @@ def slot_passed_today(subscription: Subscription, now: datetime) -> date | None:
     return local.date() if local.time() >= subscription.at else None
 
 
+def slot_date(subscription: Subscription, now: datetime) -> date:
+    """The date of the latest slot at or before `now`: a run delayed past midnight keeps its day."""
+    local = now.astimezone(ZoneInfo(subscription.tz))
+    return local.date() if local.time() >= subscription.at else local.date() - timedelta(days=1)
+
+
 class DailyPoster:
     """Builds (through the analysis cache) and publishes a subscription's day, idempotently."""
 

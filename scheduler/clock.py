@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.daily import slot_passed_today
+from bot.daily import slot_date, slot_passed_today
 from bot.subscriptions import Subscription
 
 # A restart or a long post must not lose a day: a late run within this grace still happens.
@@ -49,9 +49,9 @@ def build_scheduler(subscriptions: Sequence[Subscription], run: Run) -> AsyncIOS
 
 
 async def _fire(subscription: Subscription, run: Run) -> None:
-    today = datetime.now(ZoneInfo(subscription.tz)).date()
+    fired_on = slot_date(subscription, datetime.now(UTC))  # a late (misfired) run keeps its day
     try:
-        await run(subscription, today)
+        await run(subscription, fired_on)
     except Exception:  # one failing subscription must not stop the clock
         _log.exception("daily digest %s failed", subscription.name)
 

@@ -84,6 +84,16 @@ def test_catch_up_runs_only_slots_that_passed_today() -> None:
     assert [(s.name, d) for s, d in catch_up(subs, now)] == [("early", date(2026, 11, 26))]
 
 
+def test_a_run_delayed_past_midnight_keeps_the_slot_day() -> None:
+    from bot.daily import slot_date
+
+    late = sub(time="23:30", tz="Europe/Paris")
+    just_after = datetime(2026, 11, 26, 23, 10, tzinfo=UTC)  # 00:10 on the 27th in Paris
+    assert slot_date(late, just_after) == date(2026, 11, 26)  # posts the 25th, not the 26th
+    midday = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)  # 12:00 in Paris, after a 09:00 slot
+    assert slot_date(sub(time="09:00", tz="Europe/Paris"), midday) == date(2026, 11, 27)
+
+
 async def test_the_scheduler_fires_a_job_with_the_local_date() -> None:
     seen: list[tuple[str, date]] = []
     done = asyncio.Event()
@@ -100,7 +110,9 @@ async def test_the_scheduler_fires_a_job_with_the_local_date() -> None:
     job.modify(next_run_time=datetime.now(UTC))
     await asyncio.wait_for(done.wait(), 10)
     scheduler.shutdown(wait=False)
-    assert seen == [("tokyo", datetime.now(ZoneInfo("Asia/Tokyo")).date())]
+    from bot.daily import slot_date
+
+    assert seen == [("tokyo", slot_date(subscription, datetime.now(UTC)))]
 
 
 def daily(

@@ -79,14 +79,22 @@ class DailyPoster:
         return results
 
 
+_STATES = {
+    ClaimState.NEW: "posted",
+    ClaimState.RESUMED: "completed an interrupted post",
+    ClaimState.DONE: "already posted",
+    ClaimState.BUSY: "being posted by another process (or one that stopped under 3 minutes ago)",
+}
+
+
+def describe_result(result: DailyResult) -> str:
+    """What happened to one repository's post, in words."""
+    if result.outcome is None:
+        return f"{result.repo}: no commits, skipped"
+    what = _STATES[result.outcome.state]
+    return f"{result.repo}: {result.commits} commits, {what}, {result.outcome.sent} messages sent"
+
+
 def describe(subscription: Subscription, results: list[DailyResult]) -> str:
     """One log line per run, for operators."""
-    parts = []
-    for r in results:
-        if r.outcome is None:
-            parts.append(f"{r.repo}: no commits, skipped")
-        elif r.outcome.state in (ClaimState.DONE, ClaimState.BUSY):
-            parts.append(f"{r.repo}: already {r.outcome.state.value}, nothing sent")
-        else:
-            parts.append(f"{r.repo}: {r.commits} commits, {r.outcome.sent} messages sent")
-    return f"{subscription.name}: " + "; ".join(parts)
+    return f"{subscription.name}: " + "; ".join(describe_result(r) for r in results)

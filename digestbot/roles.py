@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from bot.config import ConfigError, Settings
+from bot.daily import describe_result
 from bot.days import parse_day
 from bot.subscriptions import Subscription, load_subscriptions
 from digestbot.service import Service, open_service, serve
@@ -52,8 +53,5 @@ async def _post(args: argparse.Namespace, service: Service) -> int:
         warn(str(exc))
         return 1
     for result in results:
-        sent = result.outcome.sent if result.outcome else 0
-        state = result.outcome.state.value if result.outcome else "skipped (no commits)"
-        what = f"{result.commits} commits, {state}, {sent} messages sent"
-        print(f"{result.repo} {day.isoformat()}: {what}")
+        print(f"{day.isoformat()} {describe_result(result)}")
     return 0

@@ -8,9 +8,11 @@ import logging
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
@@ -61,7 +63,7 @@ class Service:
     slack_app: AsyncApp | None = None
     telegram: TelegramApp | None = None
 
-    async def post(self, name: str, fired_on: Any) -> list[DailyResult]:
+    async def post(self, name: str, fired_on: date) -> list[DailyResult]:
         """Run one subscription now (the CLI's `post`, the scheduler's jobs)."""
         subscription = next((s for s in self.subscriptions if s.name == name), None)
         if subscription is None:
@@ -172,9 +174,10 @@ class Clock:
 
     service: Service
     socket: AsyncSocketModeHandler | None = None
+    scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
-    async def start(self, now: Any) -> None:
+    async def start(self, now: datetime) -> None:
         """Start everything the clock owns; catch-up runs in the background."""
         service = self.service
         self.scheduler = build_scheduler(
@@ -188,7 +191,7 @@ class Clock:
             self.socket = socket_mode(service.slack_app, app_token.get_secret_value())
             await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
-    async def _catch_up(self, subscription: Subscription, today: Any) -> None:
+    async def _catch_up(self, subscription: Subscription, today: date) -> None:
         try:
             await self.service.post(subscription.name, today)
         except Exception:  # logged like a scheduled run's failure; the clock keeps going
@@ -196,7 +199,8 @@ class Clock:
 
     async def stop(self) -> None:
         """Stop taking new work, give running posts a moment, then close."""
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         if self.tasks:
@@ -234,13 +238,13 @@ def _on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def serve(service: Service, *, port: int | None, clock: bool, now: Any) -> None:
+async def serve(service: Service, *, port: int | None, clock: bool, now: datetime) -> None:
     """Run the roles asked for until SIGTERM, then stop within Heroku's 30 s."""
     stop = asyncio.Event()
     _on_signals(stop)
     server = (
         _Server(uvicorn.Config(web_app(service), host="0.0.0.0", port=port, log_level="info"))
-        if port
+        if port is not None
         else None
     )
     if server is not None:

@@ -66,8 +66,8 @@ def test_post_backfills_a_day_once(
         assert main([*args[:2], "nobody", *args[3:]]) == 2
         unknown = capsys.readouterr().err
         posted = len(slack.posted)
-    assert "repo 2026-03-02: 3 commits, new, 4 messages sent" in first  # summary + 3 replies
-    assert "repo 2026-03-02: 3 commits, done, 0 messages sent" in second
+    assert "2026-03-02 repo: 3 commits, posted, 4 messages sent" in first  # summary + 3 replies
+    assert "2026-03-02 repo: 3 commits, already posted, 0 messages sent" in second
     assert posted == 4
     assert "no subscription named 'nobody'; known: team" in unknown
 

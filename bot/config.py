@@ -6,7 +6,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 DEFAULT_DATABASE_URL = "sqlite:///digestbot.sqlite3"
 
@@ -117,6 +117,13 @@ class TelegramConfig(_Strict):
     api_url: str = "https://api.telegram.org/bot"
     webhook_secret: SecretStr | None = None
     webhook_url: str | None = None
+
+    @model_validator(mode="after")
+    def _secret_with_webhook(self) -> TelegramConfig:
+        # Without the secret our endpoint would accept forged updates, so it is not served.
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET")
+        return self
 
     @property
     def configured(self) -> bool:

@@ -91,7 +91,10 @@ class Conversation:
         setup = self._channels(target)
         names = [command.repo] if command.repo else list(setup.sources)
         if not names:
-            raise CommandError("this channel follows no repository yet")
+            raise CommandError(
+                f"this chat follows no repository yet: add a [[subscription]] for "
+                f"{target.channel} to the bot's config"
+            )
         unknown = [n for n in names if n not in setup.sources]
         if unknown:
             known = ", ".join(setup.sources)

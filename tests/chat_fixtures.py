@@ -78,9 +78,12 @@ def later(minutes: int = 10) -> datetime:
     return datetime.now(UTC) + timedelta(minutes=minutes)
 
 
-def conversation(store: SqlStore, commits: list[Commit], repo: str = "acme/app") -> Conversation:
+def conversation(
+    store: SqlStore, commits: list[Commit], repo: str = "acme/app", *, follows: bool = True
+) -> Conversation:
     """The conversation core over a fixed list of commits, no model."""
-    setup = ChannelSetup({repo: ListSource(repo, commits)}, "UTC", "en")
+    sources = {repo: ListSource(repo, commits)} if follows else {}
+    setup = ChannelSetup(sources, "UTC", "en")
 
     def channels(_target: ChatTarget) -> ChannelSetup:
         return setup

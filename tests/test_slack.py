@@ -222,6 +222,18 @@ async def test_a_bad_command_answers_only_the_sender(
     assert "I don't understand" in slack.posted[0].all_text()
 
 
+async def test_a_chat_without_a_subscription_is_told_how_to_add_one(store: SqlStore) -> None:
+    from bot.chat import CommandEvent
+
+    core = conversation(store, hostile_day(3), follows=False)  # a chat nobody subscribed
+    with SlackEmulator() as emulator:
+        event = CommandEvent(ChatTarget("slack", "CNEW"), "U5", "today")
+        await core.on_command(event, poster(emulator).for_user("U5"))
+        answer = emulator.posted[0]
+    assert answer.user == "U5"  # only the sender sees it
+    assert "add a [[subscription]] for CNEW" in answer.all_text()
+
+
 async def test_a_channel_without_the_bot_gets_an_invitation_hint(
     http: httpx.AsyncClient, slack: SlackEmulator
 ) -> None:

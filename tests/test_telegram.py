@@ -273,3 +273,14 @@ async def test_polling_receives_and_answers(store: SqlStore, telegram: TelegramE
     finally:
         await stop(app)
     assert "/digest explain" in telegram.sent[0].text
+
+
+def test_a_webhook_url_without_a_secret_is_refused_at_start() -> None:
+    from bot.config import ConfigError, load_settings
+
+    env = {
+        "TELEGRAM_BOT_TOKEN": "1:x",
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example/telegram/webhook",
+    }
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET"):
+        load_settings(env)

@@ -1,7 +1,8 @@
 """Benchmark: posting a 24-commit digest to Slack and Telegram emulators with real pacing.
 
 Prints, per platform, the messages sent (and how many one message per analysis would take),
-the wall time beside the pacing floor, and the largest message against the platform's limit.
+the wall time beside the pacing floor, the largest message against the platform's limit, and
+peak memory.
 
     .venv/bin/python bench/post_chat.py --commits 24
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import sys
 import tempfile
 import time
@@ -78,6 +80,8 @@ async def main(commits: int) -> None:
                 f"would be {one_each}, floor {unpacked:.0f} s), largest {max(units)} of 4096 units"
             )
         await store.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"peak RSS: {peak} MiB (both SDKs, the emulators and SQLite in one process)")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ from bot.chat import (
     Part,
     RenderedPost,
     SummaryMessage,
-    TextMessage,
     ThreadReplyEvent,
+    is_private,
     one_message_per_reply,
 )
 from bot.conversation import Conversation
@@ -54,7 +54,7 @@ class ConsolePoster(NoRecovery):
             if isinstance(message, EntryMessage)
             else ()
         )
-        private = isinstance(message, TextMessage) and message.private
+        private = is_private(message)
         return [Part((format_message(message), private), shas)]
 
     def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:

@@ -40,6 +40,11 @@ class MessageLink:
     language: str
     shas: tuple[str, ...]
 
+    @classmethod
+    def of(cls, root: MessageRef, digest: RepoDigest, shas: tuple[str, ...]) -> MessageLink:
+        """The link of a message in `root`'s thread, about some of `digest`'s commits."""
+        return cls(root.message_id, digest.repo, digest.day, digest.tz, digest.language, shas)
+
 
 class ChatStore(Protocol):
     """Message links, thread turns and stored-commit look-ups; implemented by the SQL store."""
@@ -122,6 +127,11 @@ class TextMessage:
 
 
 OutgoingMessage = SummaryMessage | EntryMessage | TextMessage
+
+
+def is_private(message: OutgoingMessage) -> bool:
+    """True for text meant for its asker only (help, errors)."""
+    return isinstance(message, TextMessage) and message.private
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,7 @@ class Conversation:
     async def _link(
         self, refs: list[MessageRef], root: MessageRef, digest: RepoDigest, shas: tuple[str, ...]
     ) -> None:
-        link = MessageLink(
-            root.message_id, digest.repo, digest.day, digest.tz, digest.language, shas
-        )
+        link = MessageLink.of(root, digest, shas)
         for ref in refs:
             await self._chat.link(ref, root, link)
 

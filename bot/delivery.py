@@ -169,10 +169,7 @@ class Publisher:
                 sent += 1
             root = root or ref
             await self._log.record(key, self._owner, index, ref.message_id, self._now())
-            link = MessageLink(
-                root.message_id, digest.repo, digest.day, digest.tz, digest.language, part.shas
-            )
-            await self._chat.link(ref, root, link)
+            await self._chat.link(ref, root, MessageLink.of(root, digest, part.shas))
         await self._log.finish(key, self._owner, self._now())
         known = sum(1 for i in claim.posted if claim.sent(i))
         return PostOutcome(claim.state, root, sent, known)

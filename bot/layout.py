@@ -8,6 +8,7 @@ from typing import Literal
 from bot.chat import EntryMessage, OutgoingMessage, SummaryMessage, TextMessage
 from bot.i18n import SEVERITY, change_type_label, text
 from bot.models import SEVERITIES_DESC, CommitAnalysis, DigestEntry, FileState, RepoDigest
+from bot.report import stats_line
 from bot.sanitize import neutralize
 
 Style = Literal["plain", "bold", "italic", "code", "link"]
@@ -60,13 +61,7 @@ def text_blocks(message: TextMessage) -> list[Block]:
 def summary_blocks(message: SummaryMessage) -> list[Block]:
     """Heading, counts, overview, high-severity titles, the report link and the analyzer note."""
     digest, lang = message.digest, message.digest.language
-    counts = digest.counts()
-    stats = text(
-        lang,
-        "stats_line",
-        total=len(digest.entries),
-        **{s.value: counts[s] for s in SEVERITIES_DESC},
-    )
+    stats = stats_line(digest)
     head: list[Line] = [
         (Span(digest.repo, "bold"), Span(f" — {digest.day.isoformat()}")),
         (Span(stats),),

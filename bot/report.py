@@ -58,13 +58,7 @@ def render_repo(digest: RepoDigest) -> str:
         out.append(text(lang, "no_commits"))
         return "\n\n".join(out)
     out.append(_commit_table(digest))
-    counts = digest.counts()
-    stats = text(
-        lang,
-        "stats_line",
-        total=len(digest.entries),
-        **{s.value: counts[s] for s in SEVERITIES_DESC},
-    )
+    stats = stats_line(digest)
     out.append(f'<a id="{base}-stats"></a>\n\n### {text(lang, "stats")}\n\n> {stats}')
     if digest.overview:
         out.append(escape_inline(digest.overview))
@@ -79,18 +73,41 @@ def render_repo(digest: RepoDigest) -> str:
     return "\n\n".join(out)
 
 
+def stats_line(digest: RepoDigest) -> str:
+    """`Commits today: N | 🔴 High h | …` in the digest's language (report, chat and pages)."""
+    counts = digest.counts()
+    return text(
+        digest.language,
+        "stats_line",
+        total=len(digest.entries),
+        **{s.value: counts[s] for s in SEVERITIES_DESC},
+    )
+
+
+def commit_rows(digest: RepoDigest) -> list[tuple[str, str, str]]:
+    """(time in the digest's zone, author, title) per commit, newest first, unescaped."""
+    zone = ZoneInfo(digest.tz)
+    newest = sorted(digest.entries, key=lambda e: e.commit.committed_at, reverse=True)
+    return [
+        (
+            e.commit.committed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+            e.commit.author,
+            e.commit.title,
+        )
+        for e in newest
+    ]
+
+
 def _commit_table(digest: RepoDigest) -> str:
-    lang, tz = digest.language, ZoneInfo(digest.tz)
+    lang = digest.language
     rows = [
         f"| {text(lang, 'col_time')} | {text(lang, 'col_author')} | {text(lang, 'col_title')} |",
         "|----------|------|----------|",
     ]
-    for entry in sorted(digest.entries, key=lambda e: e.commit.committed_at, reverse=True):
-        when = entry.commit.committed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        rows.append(
-            f"| {when} | {escape_inline(entry.commit.author)} | "
-            f"{escape_inline(entry.commit.title)} |"
-        )
+    rows += [
+        f"| {when} | {escape_inline(author)} | {escape_inline(title)} |"
+        for when, author, title in commit_rows(digest)
+    ]
     return "\n".join(rows)
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
-from adapters.web.links import LinkSigner
-from adapters.web.routes import REFUSED, page_url
+from adapters.web.links import LinkSigner, page_url
+from adapters.web.routes import REFUSED
 from bot.models import RepoDigest
 from bot.storage.sql_store import SqlStore
 from tests.chat_fixtures import built_digest

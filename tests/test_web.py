@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from adapters.pacing import Pacer
 from adapters.slack.app import SlackPoster, slack_client
-from adapters.web.links import LinkSigner, SignedReportLinks
-from adapters.web.routes import REFUSED, ReportRoutes, page_url
+from adapters.web.links import LinkSigner, SignedReportLinks, page_url
+from adapters.web.routes import REFUSED, ReportRoutes
 from bot.chat import ChatTarget
 from bot.delivery import Publisher, post_key
 from bot.models import RepoDigest

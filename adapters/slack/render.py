@@ -13,7 +13,7 @@ from bot.chat import (
     Part,
     RenderedPost,
     SummaryMessage,
-    TextMessage,
+    is_private,
     one_message_per_reply,
 )
 from bot.layout import Block, Line, Span, layout, plain_text
@@ -124,7 +124,7 @@ class SlackRenderer:
 
     def render(self, message: OutgoingMessage) -> list[Part]:
         """One neutral message as one or more Slack messages."""
-        private = isinstance(message, TextMessage) and message.private
+        private = is_private(message)
         return pack(layout(message), private)
 
     def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:

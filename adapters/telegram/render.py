@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.chat import EntryMessage, OutgoingMessage, Part, RenderedPost, SummaryMessage, TextMessage
+from bot.chat import EntryMessage, OutgoingMessage, Part, RenderedPost, SummaryMessage, is_private
 from bot.layout import Block, Line, Span, layout
 
 # sendMessage: 1–4096 characters after entity parsing, counted in UTF-16 code units.
@@ -127,7 +127,7 @@ class TelegramRenderer:
 
     def render(self, message: OutgoingMessage) -> list[Part]:
         """One neutral message as one or more Telegram messages."""
-        private = isinstance(message, TextMessage) and message.private
+        private = is_private(message)
         return pack(layout(message), private)
 
     def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:

@@ -69,6 +69,25 @@ def index_path(repo: str) -> str:
     return f"/repos/{quote(repo)}"
 
 
+def signed(path: str, signer: LinkSigner, resource: str, repo: str) -> str:
+    """`path` with the signature parameters for `resource` (unchanged for a public repo)."""
+    extra = signer.query(resource, repo)
+    return path + (("&" if "?" in path else "?") + urlencode(extra) if extra else "")
+
+
+def page_url(signer: LinkSigner, digest: RepoDigest) -> str:
+    """A (signed) path to a digest's page."""
+    day = digest.day.isoformat()
+    path = page_path(digest.repo, day, digest.tz, digest.language)
+    resource = page_resource(digest.repo, day, digest.tz, digest.language)
+    return signed(path, signer, resource, digest.repo)
+
+
+def index_url(signer: LinkSigner, repo: str) -> str:
+    """A (signed) path to a repository's index of days."""
+    return signed(index_path(repo), signer, index_resource(repo), repo)
+
+
 @dataclass(frozen=True)
 class SignedReportLinks:
     """Implements bot.delivery.ReportLinks for chat posts."""
@@ -78,8 +97,4 @@ class SignedReportLinks:
 
     def digest_url(self, digest: RepoDigest) -> str | None:
         """The page of a digest, signed when its repository is private."""
-        day = digest.day.isoformat()
-        resource = page_resource(digest.repo, day, digest.tz, digest.language)
-        extra = self.signer.query(resource, digest.repo)
-        url = self.base_url.rstrip("/") + page_path(digest.repo, day, digest.tz, digest.language)
-        return url + ("&" + urlencode(extra) if extra else "")
+        return self.base_url.rstrip("/") + page_url(self.signer, digest)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from html import escape
-from zoneinfo import ZoneInfo
 
 from bot.i18n import SEVERITY, change_type_label, text
 from bot.layout import analysis_notes
 from bot.models import SEVERITIES_DESC, DigestEntry, RepoDigest
-from bot.report import anchor_of
+from bot.report import anchor_of, commit_rows, stats_line
 
 # No script anywhere: folding is <details>, so the policy can forbid every script.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
@@ -31,15 +30,7 @@ def _page(title: str, body: str, lang: str) -> str:
 
 
 def _counts(digest: RepoDigest) -> str:
-    counts = digest.counts()
-    lang = digest.language
-    stats = text(
-        lang,
-        "stats_line",
-        total=len(digest.entries),
-        **{s.value: counts[s] for s in SEVERITIES_DESC},
-    )
-    return f'<p class="counts">{escape(stats)}</p>'
+    return f'<p class="counts">{escape(stats_line(digest))}</p>'
 
 
 def render_page(digest: RepoDigest, index_url: str) -> str:
@@ -71,15 +62,14 @@ def render_page(digest: RepoDigest, index_url: str) -> str:
 
 
 def _commit_table(digest: RepoDigest) -> str:
-    lang, zone = digest.language, ZoneInfo(digest.tz)
+    lang = digest.language
     head = "".join(
         f"<th>{escape(text(lang, k))}</th>" for k in ("col_time", "col_author", "col_title")
     )
-    rows = []
-    for entry in sorted(digest.entries, key=lambda e: e.commit.committed_at, reverse=True):
-        when = entry.commit.committed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-        cells = (when, entry.commit.author, entry.commit.title)
-        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    rows = [
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in commit_rows(digest)
+    ]
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.web.links import LinkSigner, index_path, index_resource, page_path, page_resource
+from adapters.web.links import LinkSigner, index_resource, index_url, page_resource, page_url
 from adapters.web.pages import CSP, render_index, render_page
 from bot.models import RepoDigest
 from bot.ports import DigestArchive
@@ -24,20 +23,6 @@ _HEADERS = {
     "Cache-Control": "private, no-store",
 }
 REFUSED = "This report needs the signed link from the chat post (or it has expired)."
-
-
-def _signed(path: str, signer: LinkSigner, resource: str, repo: str) -> str:
-    extra = signer.query(resource, repo)
-    return path + (("&" if "?" in path else "?") + urlencode(extra) if extra else "")
-
-
-def page_url(signer: LinkSigner, digest: RepoDigest) -> str:
-    """A (signed) path to a digest's page."""
-    day = digest.day.isoformat()
-    path = page_path(digest.repo, day, digest.tz, digest.language)
-    return _signed(
-        path, signer, page_resource(digest.repo, day, digest.tz, digest.language), digest.repo
-    )
 
 
 def _entries(digest: RepoDigest) -> list[dict[str, Any]]:
@@ -109,8 +94,7 @@ class ReportRoutes:
         found = await self._load(request)
         if isinstance(found, Response):
             return found
-        repo = found.repo
-        index = _signed(index_path(repo), self._signer, index_resource(repo), repo)
+        index = index_url(self._signer, found.repo)
         return HTMLResponse(render_page(found, index), headers=_HEADERS)
 
     async def page_json(self, request: Request) -> Response:

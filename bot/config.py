@@ -15,11 +15,13 @@ class ConfigError(ValueError):
     """A configuration file or variable cannot be used; the message names the key."""
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Frozen, and unknown keys are errors (a typo in a config file must not pass silently)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RulesConfig(_Strict):
+class RulesConfig(StrictModel):
     """Weights and thresholds of the offline severity rules (see the reference README)."""
 
     type_weights: dict[str, int] = Field(
@@ -55,13 +57,13 @@ class RulesConfig(_Strict):
     medium: int = 6
 
 
-class BudgetConfig(_Strict):
+class BudgetConfig(StrictModel):
     """How many estimated tokens of diff a model sees per commit."""
 
     tokens_per_commit: int = Field(default=6000, ge=200)
 
 
-class FilterConfig(_Strict):
+class FilterConfig(StrictModel):
     """Which commits a digest leaves out."""
 
     skip_merges: bool = False
@@ -69,7 +71,7 @@ class FilterConfig(_Strict):
     exclude_paths: tuple[str, ...] = ()
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     """The OpenAI-compatible model; the key comes from the environment only."""
 
     api_key: SecretStr | None = None
@@ -88,7 +90,7 @@ class ModelConfig(_Strict):
         return self.api_key is not None and bool(self.api_key.get_secret_value())
 
 
-class GitHubConfig(_Strict):
+class GitHubConfig(StrictModel):
     """PyGithub access; both optional (public repositories work without a token)."""
 
     token: SecretStr | None = None
@@ -96,7 +98,7 @@ class GitHubConfig(_Strict):
     max_rate_limit_wait_seconds: float = 90.0
 
 
-class SlackConfig(_Strict):
+class SlackConfig(StrictModel):
     """Slack credentials and endpoint; set in the environment only."""
 
     bot_token: SecretStr | None = None
@@ -110,7 +112,7 @@ class SlackConfig(_Strict):
         return self.bot_token is not None
 
 
-class TelegramConfig(_Strict):
+class TelegramConfig(StrictModel):
     """Telegram credentials and endpoint; the webhook secret guards our endpoint."""
 
     bot_token: SecretStr | None = None
@@ -131,7 +133,7 @@ class TelegramConfig(_Strict):
         return self.bot_token is not None
 
 
-class WebConfig(_Strict):
+class WebConfig(StrictModel):
     """The web process: where report pages are published and the key that signs their links."""
 
     public_url: str | None = None
@@ -141,7 +143,7 @@ class WebConfig(_Strict):
     public_repos: tuple[str, ...] = ()
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Everything the core needs, loaded once and passed down."""
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -177,7 +179,7 @@ _ENV_KEYS = {
 
 def load_settings(env: Mapping[str, str], path: Path | None = None) -> Settings:
     """Merge a TOML file (behaviour) with the environment (secrets and endpoints)."""
-    raw: dict[str, object] = _read_toml(path) if path else {}
+    raw: dict[str, object] = read_toml(path)[1] if path else {}
     raw.pop("subscription", None)  # read by bot.subscriptions, with line numbers
     for var, keys in _ENV_KEYS.items():
         value = env.get(var)
@@ -189,9 +191,11 @@ def load_settings(env: Mapping[str, str], path: Path | None = None) -> Settings:
         raise ConfigError(_describe(exc, path)) from None
 
 
-def _read_toml(path: Path) -> dict[str, object]:
+def read_toml(path: Path) -> tuple[str, dict[str, object]]:
+    """A config file's text (for line numbers) and its tables; errors name the file."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        source = path.read_text(encoding="utf-8")
+        return source, tomllib.loads(source)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import time as wall_time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,14 +10,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bot.chat import ChatTarget
-from bot.config import ConfigError, FilterConfig, _Strict
+from bot.config import ConfigError, FilterConfig, StrictModel, read_toml
 from bot.models import Severity
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class Subscription(_Strict):
+class Subscription(StrictModel):
     """One daily post: repositories → a Slack channel or a Telegram chat (and topic)."""
 
     name: str = Field(pattern=_NAME)
@@ -91,7 +90,7 @@ class Subscription(_Strict):
         return Severity(self.lowest_reply)
 
 
-class _SubscriptionFile(_Strict):
+class _SubscriptionFile(StrictModel):
     subscription: tuple[Subscription, ...] = ()
 
     @model_validator(mode="after")
@@ -105,13 +104,7 @@ class _SubscriptionFile(_Strict):
 
 def load_subscriptions(path: Path) -> tuple[Subscription, ...]:
     """The `[[subscription]]` tables of a config file; other tables belong to the settings."""
-    try:
-        source = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(source)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    source, raw = read_toml(path)
     try:
         return _SubscriptionFile.model_validate(
             {"subscription": raw.get("subscription", [])}

@@ -25,16 +25,14 @@ async def run_role(args: argparse.Namespace, settings: Settings) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     subscriptions = subscriptions_of(args)
-    if args.command == "post" and not any(s.name == args.subscription for s in subscriptions):
-        known = ", ".join(s.name for s in subscriptions) or "none (pass --config)"
-        raise ConfigError(f"no subscription named {args.subscription!r}; known: {known}")
+    chosen = _chosen(args, subscriptions) if args.command == "post" else None
     core = await open_core(settings)
     if core.analyzer_note:
         warn(core.analyzer_note)
     service = await open_service(core, subscriptions)
-    if args.command == "post":
+    if chosen is not None:
         try:
-            return await _post(args, service)
+            return await _post(args, service, chosen)
         finally:
             await service.close()
     port = args.port if args.command in ("web", "run") else None
@@ -42,13 +40,20 @@ async def run_role(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _post(args: argparse.Namespace, service: Service) -> int:
-    subscription = next(s for s in service.subscriptions if s.name == args.subscription)
+def _chosen(args: argparse.Namespace, subscriptions: tuple[Subscription, ...]) -> Subscription:
+    found = next((s for s in subscriptions if s.name == args.subscription), None)
+    if found is None:
+        known = ", ".join(s.name for s in subscriptions) or "none (pass --config)"
+        raise ConfigError(f"no subscription named {args.subscription!r}; known: {known}")
+    return found
+
+
+async def _post(args: argparse.Namespace, service: Service, subscription: Subscription) -> int:
     day = parse_day(args.date, subscription.tz)
     if day is None:
         raise ConfigError("post needs a day: yesterday, today or YYYY-MM-DD")
     try:
-        results = await service.post(subscription.name, day + timedelta(days=1))
+        results = await service.post(subscription, day + timedelta(days=1))
     except LookupError as exc:
         warn(str(exc))
         return 1

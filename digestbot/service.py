@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -63,12 +63,8 @@ class Service:
     slack_app: AsyncApp | None = None
     telegram: TelegramApp | None = None
 
-    async def post(self, name: str, fired_on: date) -> list[DailyResult]:
-        """Run one subscription now (the CLI's `post`, the scheduler's jobs)."""
-        subscription = next((s for s in self.subscriptions if s.name == name), None)
-        if subscription is None:
-            known = ", ".join(s.name for s in self.subscriptions) or "none configured"
-            raise LookupError(f"no subscription named {name!r} (known: {known})")
+    async def post(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
+        """Run one subscription now (the CLI's `post`, the scheduler's jobs), and log it."""
         results = await self.daily.run(subscription, fired_on)
         _log.info(describe(subscription, results))
         return results
@@ -86,13 +82,13 @@ async def channel_setups(
     """What each chat follows: the repositories of every subscription posting there."""
     setups: dict[tuple[str, str], ChannelSetup] = {}
     for s in subscriptions:
+        named = {}
+        for spec in s.repos:
+            source = core.source(spec)
+            named[await source.repo_name()] = source
         key = (s.target.platform, s.target.channel)
-        named = {await core.source(spec).repo_name(): core.source(spec) for spec in s.repos}
-        known = setups.get(key)
-        merged = {**(known.sources if known else {}), **named}
-        setups[key] = ChannelSetup(
-            merged, known.tz if known else s.tz, known.language if known else s.language
-        )
+        first = setups.get(key, ChannelSetup({}, s.tz, s.language))  # its zone and language win
+        setups[key] = replace(first, sources={**first.sources, **named})
     return setups
 
 
@@ -180,9 +176,7 @@ class Clock:
     async def start(self, now: datetime) -> None:
         """Start everything the clock owns; catch-up runs in the background."""
         service = self.service
-        self.scheduler = build_scheduler(
-            service.subscriptions, lambda s, d: service.post(s.name, d)
-        )
+        self.scheduler = build_scheduler(service.subscriptions, service.post)
         self.scheduler.start()
         for subscription, today in catch_up(service.subscriptions, now):
             self.tasks.append(asyncio.create_task(self._catch_up(subscription, today)))
@@ -193,7 +187,7 @@ class Clock:
 
     async def _catch_up(self, subscription: Subscription, today: date) -> None:
         try:
-            await self.service.post(subscription.name, today)
+            await self.service.post(subscription, today)
         except Exception:  # logged like a scheduled run's failure; the clock keeps going
             _log.exception("catch-up of %s failed", subscription.name)
 

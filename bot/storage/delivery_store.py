@@ -36,8 +36,7 @@ class SqlDeliveryLog:
             except IntegrityError:
                 await session.rollback()
             row = await session.get(DeliveryRow, key)
-            if row is None:  # deleted between the two statements: try again from the start
-                return await self.claim(key, owner, now, lease)
+            assert row is not None  # the insert just collided with it, and claims are never deleted
             if row.state == _DONE:
                 return Claim(ClaimState.DONE)
             if row.owner != owner and _utc(row.heartbeat) > now - lease:

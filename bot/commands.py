@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.days import LAST
+from bot.errors import CommandError
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _DATE = re.compile(r"^(today|yesterday|last|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
@@ -35,10 +36,6 @@ class HelpCommand:
 
 
 Command = DigestCommand | ExplainCommand | HelpCommand
-
-
-class CommandError(ValueError):
-    """Input the grammar does not accept; the message says what was wrong."""
 
 
 @dataclass(frozen=True)

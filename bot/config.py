@@ -8,11 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from bot.errors import ConfigError
+
 DEFAULT_DATABASE_URL = "sqlite:///digestbot.sqlite3"
-
-
-class ConfigError(ValueError):
-    """A configuration file or variable cannot be used; the message names the key."""
 
 
 class StrictModel(BaseModel):

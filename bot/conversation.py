@@ -20,19 +20,19 @@ from bot.chat import (
     send,
 )
 from bot.commands import (
-    CommandError,
     DigestCommand,
     ExplainCommand,
     HelpCommand,
     help_text,
     parse_command,
 )
-from bot.days import DateSpecError, DayWindow, parse_day
+from bot.days import DayWindow, parse_day
 from bot.delivery import Publisher, post_key
 from bot.digest import DigestEngine, DigestStores
+from bot.errors import CommandError, DateSpecError, SourceError
 from bot.followup import Answerer, FollowUpContext
 from bot.models import Commit, DigestEntry, RepoDigest, order_entries
-from bot.ports import CommitSource, SourceError
+from bot.ports import CommitSource
 from bot.sanitize import safe_text
 
 _SHA_WORD = re.compile(r"\b[0-9a-f]{7,40}\b")

@@ -8,11 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.errors import DateSpecError
+
 LAST = "last"
-
-
-class DateSpecError(ValueError):
-    """A date or time zone the user gave cannot be understood."""
 
 
 @dataclass(frozen=True)

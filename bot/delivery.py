@@ -55,10 +55,6 @@ class Claim:
         return self.state in (ClaimState.NEW, ClaimState.RESUMED)
 
 
-class LostClaim(RuntimeError):
-    """Another process took the post over (our lease ran out); stop sending."""
-
-
 class DeliveryLog(Protocol):
     """The record of digest posts, message by message; implemented by the SQL store."""
 

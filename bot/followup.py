@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.budget import DiffBudget
+from bot.errors import ModelError
 from bot.i18n import LANGUAGE_NAMES
 from bot.models import DigestEntry, RepoDigest
-from bot.ports import ModelClient, ModelError
+from bot.ports import ModelClient
 from bot.prompts import Prompt, untrusted
 
 _ANSWER_TOKENS = 500

@@ -17,10 +17,6 @@ from bot.models import (
 )
 
 
-class SourceError(RuntimeError):
-    """A source cannot deliver commits; the message is for the user."""
-
-
 class CommitSource(Protocol):
     """Where commits come from: a local repository or GitHub."""
 
@@ -54,10 +50,6 @@ class Analyzer(Protocol):
     ) -> tuple[list[CommitAnalysis], Usage]:
         """Analyses in the order given, and the model usage they cost."""
         ...
-
-
-class ModelError(RuntimeError):
-    """The model could not answer after retries; the message says why, briefly."""
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import PromptError
+
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _DATA_TAG = "untrusted_data"
-
-
-class PromptError(ValueError):
-    """A prompt file is missing, malformed, or rendered with the wrong values."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bot.chat import ChatTarget
-from bot.config import ConfigError, FilterConfig, StrictModel, read_toml
+from bot.config import FilterConfig, StrictModel, read_toml
+from bot.errors import ConfigError
 from bot.models import Severity
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

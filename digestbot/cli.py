@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot.config import ConfigError, FilterConfig, Settings, load_settings
-from bot.days import DateSpecError, DayWindow, local_zone_name, parse_day, zone
+from bot.config import FilterConfig, Settings, load_settings
+from bot.days import DayWindow, local_zone_name, parse_day, zone
+from bot.errors import ConfigError, DateSpecError, SourceError
 from bot.i18n import LANGUAGES
 from bot.models import Report, Severity
-from bot.ports import CommitSource, SourceError
+from bot.ports import CommitSource
 from bot.report import render_report
 from digestbot.wiring import ANALYZER_MODES, Core, open_core, warn
 

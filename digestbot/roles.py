@@ -6,9 +6,10 @@ import argparse
 import logging
 from datetime import UTC, datetime, timedelta
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.daily import describe_result
 from bot.days import parse_day
+from bot.errors import ConfigError
 from bot.subscriptions import Subscription, load_subscriptions
 from digestbot.service import Service, open_service, serve
 from digestbot.wiring import open_core, warn

@@ -13,15 +13,16 @@ from pathlib import Path
 from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.conversation import ChannelSetup, Conversation
 from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
+from bot.errors import ConfigError, SourceError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.llm.analyzer import LlmAnalyzer, Prompts
 from bot.llm.client import OpenAIModelClient
 from bot.llm.overview import LlmOverviewer
-from bot.ports import Analyzer, CommitSource, SourceError
+from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.analyzers.rules import RulesAnalyzer, message_body
 from bot.budget import DiffBudget
+from bot.errors import ModelError
 from bot.i18n import LANGUAGE_NAMES
 from bot.llm.schema import AnalysisOut, TriageItem, TriageOut, strict_schema
 from bot.models import (
@@ -22,7 +23,7 @@ from bot.models import (
     Severity,
     Usage,
 )
-from bot.ports import ModelClient, ModelError, ModelReply, Progress
+from bot.ports import ModelClient, ModelReply, Progress
 from bot.prompts import Prompt, untrusted
 
 M = TypeVar("M", bound=BaseModel)

@@ -10,8 +10,9 @@ import openai
 from openai import AsyncOpenAI
 
 from bot.config import ModelConfig
+from bot.errors import ModelError
 from bot.models import Usage
-from bot.ports import ModelError, ModelReply
+from bot.ports import ModelReply
 
 
 class OpenAIModelClient:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.errors import ModelError
 from bot.i18n import LANGUAGE_NAMES
 from bot.models import SEVERITIES_DESC, RepoDigest, Usage
-from bot.ports import ModelClient, ModelError
+from bot.ports import ModelClient
 from bot.prompts import Prompt, untrusted
 
 _OVERVIEW_TOKENS = 300

@@ -17,17 +17,14 @@ from github.GithubException import (
 )
 
 from bot.days import DayWindow
+from bot.errors import RateLimitedError, SourceError
 from bot.models import Commit, FileChange, FileStatus
-from bot.ports import CommitStore, SourceError
+from bot.ports import CommitStore
 
 T = TypeVar("T")
 # Parallel commit fetches: GitHub discourages many concurrent requests from one token.
 _FETCH_CONCURRENCY = 4
 _STATUS = {"added": FileStatus.ADDED, "removed": FileStatus.REMOVED, "renamed": FileStatus.RENAMED}
-
-
-class RateLimitedError(SourceError):
-    """GitHub's rate limit is spent and resets too far ahead to wait for."""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.days import DayWindow
+from bot.errors import SourceError
 from bot.models import Commit, FileChange, FileStatus
-from bot.ports import SourceError
 
 _REMOTE = re.compile(
     r"^(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^:/]+)(?::\d+)?[:/](?P<owner>[^/]+)/(?P<name>[^/]+?)"

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.config import ConfigError
+from bot.errors import ConfigError
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.delivery import UNCERTAIN, Claim, ClaimState, LostClaim
+from bot.delivery import UNCERTAIN, Claim, ClaimState
+from bot.errors import LostClaim
 from bot.storage.schema import DeliveredPartRow, DeliveryRow
 
 _POSTING, _DONE = "posting", "done"

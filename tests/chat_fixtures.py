@@ -14,6 +14,7 @@ from bot.delivery import Publisher
 from bot.digest import CommitFilter, DigestEngine
 from bot.followup import StoredAnswerer
 from bot.models import Commit, DigestEntry, RepoDigest, Severity, order_entries
+from bot.ports import CommitSource
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
@@ -82,7 +83,7 @@ def conversation(
     store: SqlStore, commits: list[Commit], repo: str = "acme/app", *, follows: bool = True
 ) -> Conversation:
     """The conversation core over a fixed list of commits, no model."""
-    sources = {repo: ListSource(repo, commits)} if follows else {}
+    sources: dict[str, CommitSource] = {repo: ListSource(repo, commits)} if follows else {}
     setup = ChannelSetup(sources, "UTC", "en")
 
     def channels(_target: ChatTarget) -> ChannelSetup:

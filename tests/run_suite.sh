@@ -32,15 +32,17 @@ for _ in $(seq 1 30); do
   pg_isready -q -h 127.0.0.1 && break
   sleep 0.5
 done
-su postgres -c "psql -q -v ON_ERROR_STOP=1" <<'SQL'
-DO $$ BEGIN
+# A database of this run's own: two runs on one machine (or a run and a bench) never collide.
+db="digestbot_test_$$"
+su postgres -c "psql -q -v ON_ERROR_STOP=1" <<SQL
+DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'digestbot') THEN
     CREATE ROLE digestbot LOGIN PASSWORD 'digestbot';
   END IF;
-END $$;
-SELECT 'CREATE DATABASE digestbot_test OWNER digestbot'
-WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'digestbot_test')\gexec
+END \$\$;
+CREATE DATABASE $db OWNER digestbot;
 SQL
+trap 'su postgres -c "dropdb --if-exists --force $db" >/dev/null 2>&1 || true' EXIT
 
-echo "== suite on PostgreSQL =="
-DIGESTBOT_TEST_DATABASE="postgresql+psycopg://digestbot:digestbot@127.0.0.1:5432/digestbot_test" pytest -q
+echo "== suite on PostgreSQL ($db) =="
+DIGESTBOT_TEST_DATABASE="postgresql+psycopg://digestbot:digestbot@127.0.0.1:5432/$db" pytest -q

@@ -13,7 +13,6 @@ import pytest
 from adapters.console import CONSOLE, ConsolePoster, run_console
 from bot.chat import CommandEvent, ThreadReplyEvent
 from bot.commands import (
-    CommandError,
     DigestCommand,
     ExplainCommand,
     HelpCommand,
@@ -21,6 +20,7 @@ from bot.commands import (
 )
 from bot.config import load_settings
 from bot.conversation import choose_entries
+from bot.errors import CommandError
 from bot.sanitize import safe_text
 from digestbot.wiring import Core, open_core
 from tests.emulators.openai_api import OpenAIEmulator

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.days import DayWindow
-from bot.models import FileStatus
-from bot.ports import SourceError
-from bot.sources.github import GitHubSource, RateLimitedError, RetryPolicy
+from bot.errors import RateLimitedError, SourceError
+from bot.models import Commit, FileStatus
+from bot.sources.github import GitHubSource, RetryPolicy
 from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
 from tests.emulators.loopback import Fault
@@ -18,7 +19,7 @@ from tests.factories import change, commit
 DAY = DayWindow(date(2026, 2, 19), "America/New_York")
 
 
-def day_commits(n: int, files_each: int = 1) -> list:
+def day_commits(n: int, files_each: int = 1) -> list[Commit]:
     start = datetime(2026, 2, 19, 12, 0, tzinfo=UTC)  # 07:00 in New York
     return [
         commit(
@@ -36,7 +37,7 @@ async def _sleepless(_: float) -> None:
 
 
 def source(
-    github: GitHubEmulator, store: SqlStore, name: str = "acme/app", **kwargs: object
+    github: GitHubEmulator, store: SqlStore, name: str = "acme/app", **kwargs: Any
 ) -> GitHubSource:
     return GitHubSource(
         name,
@@ -45,7 +46,7 @@ def source(
         sleep=_sleepless,
         retry=RetryPolicy(attempts=3, backoff_seconds=0),
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_lists_across_link_pages_and_reads_files_beyond_300(

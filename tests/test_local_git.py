@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.days import DayWindow
+from bot.errors import SourceError
 from bot.models import FileStatus
-from bot.ports import SourceError
 from bot.sources.local_git import LocalGitSource, parse_remote
 from tests.gitrepo import GitRepo
 

@@ -10,6 +10,7 @@ from bot.analyzers.rules import RulesAnalyzer
 from bot.config import RulesConfig
 from bot.models import (
     AnalyzerIdentity,
+    Commit,
     Coverage,
     DigestEntry,
     FileCoverage,
@@ -27,12 +28,14 @@ RULES = RulesAnalyzer(RulesConfig())
 START = datetime(2026, 2, 19, 0, 30, tzinfo=UTC)
 
 
-def digest_of(commits: list, language: str = "zh", repo: str = "ai-dynamo/dynamo") -> RepoDigest:
+def digest_of(
+    commits: list[Commit], language: str = "zh", repo: str = "ai-dynamo/dynamo"
+) -> RepoDigest:
     entries = [DigestEntry(c, RULES.analyze_now(c, language)) for c in commits]
     return RepoDigest(repo, date(2026, 2, 19), "Asia/Shanghai", language, order_entries(entries))
 
 
-def sample_commits() -> list:
+def sample_commits() -> list[Commit]:
     specs = [
         ("feat(operator): add observedGeneration (#6398)", [change("deploy/operator/a.go", 40)]),
         ("feat: glm47 tool parser (#5897)", [change("lib/parsers/glm.rs", 300)]),

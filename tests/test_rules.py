@@ -6,7 +6,7 @@ import pytest
 
 from bot.analyzers.rules import RulesAnalyzer, change_type, message_body, summarize
 from bot.config import RulesConfig
-from bot.models import Severity
+from bot.models import FileChange, Severity
 from tests.factories import change, commit
 
 RULES = RulesAnalyzer(RulesConfig())
@@ -45,7 +45,9 @@ RULES = RulesAnalyzer(RulesConfig())
         ("refactor: tidy", [change("src/app/z.py", 20)], Severity.MEDIUM),
     ],
 )
-def test_severity_follows_the_reference_rules(title: str, files: list, expected: Severity) -> None:
+def test_severity_follows_the_reference_rules(
+    title: str, files: list[FileChange], expected: Severity
+) -> None:
     analysis = RULES.analyze_now(commit(title, *files), "en")
     assert analysis.severity is expected
 

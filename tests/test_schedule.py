@@ -15,9 +15,9 @@ from adapters.pacing import Pacer
 from adapters.slack.app import SlackPoster, slack_client
 from adapters.telegram.app import TelegramPoster
 from bot.chat import ChatPoster
-from bot.config import ConfigError
 from bot.daily import DailyPoster
 from bot.delivery import ClaimState
+from bot.errors import ConfigError
 from bot.storage.sql_store import SqlStore
 from bot.subscriptions import Subscription, load_subscriptions
 from scheduler.clock import build_scheduler, catch_up, trigger_for

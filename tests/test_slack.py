@@ -40,7 +40,7 @@ TARGET = ChatTarget("slack", CHANNEL)
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
     with SlackEmulator() as emulator:
-        yield emulator  # type: ignore[misc]
+        yield emulator
 
 
 def poster(slack: SlackEmulator) -> SlackPoster:
@@ -138,6 +138,7 @@ async def test_429_waits_for_retry_after_then_posts(slack: SlackEmulator) -> Non
 def signed(body: str, secret: str = SECRET, age: int = 0) -> dict[str, str]:
     stamp = str(int(time.time()) - age)
     signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
 
@@ -328,12 +329,12 @@ async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
         Pacer([]),
     )
     handler = socket_mode(app, slack.app_token)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
         await until(lambda: any(a.get("envelope_id") == "env-1" for a in acks))
         await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
     ack = next(a for a in acks if a.get("envelope_id") == "env-1")
     assert "Working on" in json.dumps(ack)

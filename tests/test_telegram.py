@@ -47,7 +47,7 @@ SECRET = "webhook-secret"
 @pytest.fixture
 def telegram() -> Iterator[TelegramEmulator]:
     with TelegramEmulator() as emulator:
-        yield emulator  # type: ignore[misc]
+        yield emulator
 
 
 def unpaced(bot: Bot) -> TelegramPoster:
@@ -276,7 +276,8 @@ async def test_polling_receives_and_answers(store: SqlStore, telegram: TelegramE
 
 
 def test_a_webhook_url_without_a_secret_is_refused_at_start() -> None:
-    from bot.config import ConfigError, load_settings
+    from bot.config import load_settings
+    from bot.errors import ConfigError
 
     env = {
         "TELEGRAM_BOT_TOKEN": "1:x",

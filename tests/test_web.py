@@ -118,7 +118,8 @@ async def test_chat_posts_link_to_the_page_and_each_entry(
 
 
 def test_a_public_url_without_a_signing_secret_is_refused_at_start() -> None:
-    from bot.config import ConfigError, load_settings
+    from bot.config import load_settings
+    from bot.errors import ConfigError
     from digestbot.wiring import link_signer
 
     settings = load_settings({"DIGEST_PUBLIC_URL": "https://digest.example"})

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -66,7 +66,7 @@ class LoopbackServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -155,7 +155,7 @@ class LoopbackServer:
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -135,8 +136,10 @@ class WebConfig(StrictModel):
     """The web process: where report pages are published and the key that signs their links."""
 
     public_url: str | None = None
-    link_secret: SecretStr | None = None
+    link_secret: SecretStr | None = None  # DIGEST_LINK_SECRET only, at least 32 bytes
     link_days: int = Field(default=30, ge=1, le=3650)
+    # What a chat post's link opens: its page only, or also the repository's index of days.
+    link_scope: Literal["page", "repo"] = "page"
     # Repositories whose pages need no signature (wildcards); every other one is private.
     public_repos: tuple[str, ...] = ()
 

@@ -156,7 +156,7 @@ def link_signer(settings: Settings) -> LinkSigner:
     secret = (
         web.link_secret.get_secret_value().encode() if web.link_secret else secrets.token_bytes(32)
     )
-    return LinkSigner(secret, web.public_repos, web.link_days * 86400)
+    return LinkSigner(secret, web.public_repos, web.link_days * 86400, scope=web.link_scope)
 
 
 def warn(message: str) -> None:

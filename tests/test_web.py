@@ -1,17 +1,21 @@
-"""Report pages over HTTP: signed links for private repositories, escaping, JSON, chat links."""
+"""Report pages over HTTP: signed links for private repositories, escaping, JSON, chat links.
+
+Links derived from a request (index links on a page, day links on an index) never outlive it.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from adapters.pacing import Pacer
 from adapters.slack.app import SlackPoster, slack_client
+from adapters.web.limits import SECURITY_HEADERS, guarded_app
 from adapters.web.links import LinkSigner, SignedReportLinks, page_url
 from adapters.web.routes import REFUSED, ReportRoutes
 from bot.chat import ChatTarget
@@ -26,9 +30,11 @@ from tests.emulators.slack_api import SlackEmulator
 SECRET = b"s" * 32
 
 
-def signer(public: tuple[str, ...] = (), now: float | None = None) -> LinkSigner:
+def signer(
+    public: tuple[str, ...] = (), now: float | None = None, scope: str = "page"
+) -> LinkSigner:
     moment = now if now is not None else datetime.now(UTC).timestamp()
-    return LinkSigner(SECRET, public, 3600, clock=lambda: moment)
+    return LinkSigner(SECRET, public, 3600, clock=lambda: moment, scope=scope)
 
 
 @pytest.fixture
@@ -37,7 +43,7 @@ async def digest(store: SqlStore) -> RepoDigest:
 
 
 async def client_for(store: SqlStore, links: LinkSigner) -> httpx.AsyncClient:
-    app = Starlette(routes=ReportRoutes(store, links).routes())
+    app = guarded_app(ReportRoutes(store, links).routes())
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web")
 
 
@@ -125,3 +131,139 @@ def test_a_public_url_without_a_signing_secret_is_refused_at_start() -> None:
     settings = load_settings({"DIGEST_PUBLIC_URL": "https://digest.example"})
     with pytest.raises(ConfigError, match="set DIGEST_LINK_SECRET too"):
         link_signer(settings)
+
+
+class Clock:
+    """An injected clock the test moves by hand."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def query_of(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+def hrefs(html: str, prefix: str) -> list[str]:
+    found = re.findall(r'href="(' + re.escape(prefix) + r'[^"]*)"', html)
+    return [h.replace("&amp;", "&") for h in found]
+
+
+async def test_links_derived_from_a_request_expire_with_it(
+    store: SqlStore, digest: RepoDigest
+) -> None:
+    clock = Clock(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
+    links = LinkSigner(SECRET, (), 3600, clock=clock, scope="repo")
+    chat_link = page_url(links, digest)
+    issued = int(query_of(chat_link)["exp"])
+    async with await client_for(store, links) as web:
+        clock.now += 3000  # ten minutes before the chat link expires
+        page = await web.get(chat_link)
+        [index_link] = hrefs(page.text, "/repos/")
+        index = await web.get(index_link)
+        day_links = hrefs(index.text, "/reports/")
+        listed = (await web.get(index_link.replace("/repos/", "/api/repos/", 1))).json()
+        one = (await web.get(chat_link.replace("/reports/", "/api/reports/", 1))).json()
+        assert index.status_code == 200 and day_links
+        derived = [index_link, *day_links, *(d["url"] for d in listed), one["url"]]
+        assert {int(query_of(u)["exp"]) for u in derived} == {issued}  # not now + 3600
+        clock.now = issued + 1
+        answers = [(await web.get(u)).status_code for u in [chat_link, *derived]]
+    assert set(answers) == {403}
+
+
+async def test_a_page_link_opens_the_index_only_when_the_bot_issued_one(
+    store: SqlStore, digest: RepoDigest
+) -> None:
+    page_only = signer()
+    async with await client_for(store, page_only) as web:
+        link = page_url(page_only, digest)
+        page = await web.get(link)
+        q = query_of(link)
+        own_sig = await web.get(f"/repos/acme/app?exp={q['exp']}&sig={q['sig']}")
+        borrowed = await web.get(f"{link}&isig={q['sig']}")
+    assert page.status_code == 200 and hrefs(page.text, "/repos/") == []
+    assert "isig" not in q and own_sig.status_code == 403  # a page's signature is not an index's
+    assert borrowed.status_code == 200 and hrefs(borrowed.text, "/repos/") == []
+    wide = signer(scope="repo")
+    async with await client_for(store, wide) as web:
+        [index_link] = hrefs((await web.get(page_url(wide, digest))).text, "/repos/")
+        assert (await web.get(index_link)).status_code == 200
+
+
+HOSTILE_SIGNATURES = [
+    "exp=%C2%B2&sig=x",  # "²": str.isdigit() says yes, int() says no
+    "exp=" + "9" * 5000 + "&sig=x",  # int() refuses more than 4,300 digits
+    "exp=99999999999&sig=%C3%A9%E2%80%AE",  # non-ASCII: hmac.compare_digest raises TypeError
+    "exp=99999999999&sig=" + "%FF" * 40,  # not UTF-8
+    "exp=-1&sig=",
+    "exp=1e12&sig=x",
+    "exp=%EF%BC%99%EF%BC%99&sig=x",  # full-width digits
+    "exp=1&exp=99999999999&sig=x&sig=y&isig=z",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_SIGNATURES)
+async def test_hostile_link_parameters_are_refused_never_an_error(
+    web: httpx.AsyncClient, digest: RepoDigest, query: str
+) -> None:
+    paths = ["/reports/2026-02-19/acme/app?tz=UTC&lang=en&", "/repos/acme/app?"]
+    for path in paths + [p.replace("/", "/api/", 1) for p in paths]:
+        answer = await web.get(path + query)
+        assert answer.status_code == 403, (path, answer.status_code)
+
+
+NUL_URLS = [
+    "/reports/2026-02-19/acme/app%00?tz=UTC&lang=en",
+    "/reports/2026-02-19/acme/app?tz=UTC%00&lang=en",
+    "/reports/2026-02-19/acme/app?tz=UTC&lang=en%00",
+    "/api/reports/2026-02-19/acme%00/app?tz=UTC&lang=en",
+    "/repos/acme/app%00",
+    "/api/repos/%00",
+    "/repos/acme/app%1B%5B2J",
+]
+
+
+async def test_nul_and_control_characters_in_urls_are_400(store: SqlStore) -> None:
+    # A public repository: nothing stops these before the database (PostgreSQL refuses NUL).
+    async with await client_for(store, signer(public=("*",))) as web:
+        answers = {url: (await web.get(url)).status_code for url in NUL_URLS}
+    assert set(answers.values()) == {400}, answers
+
+
+class BrokenArchive:
+    """An archive whose database is gone; the error text holds a password."""
+
+    async def get_digest(self, repo: str, day: object, tz: str, language: str) -> RepoDigest:
+        raise RuntimeError("connection to postgresql://u:hunter2@db failed")
+
+    async def list_digests(self, repo: str, limit: int = 400) -> list[RepoDigest]:
+        raise RuntimeError("connection to postgresql://u:hunter2@db failed")
+
+
+async def test_every_response_carries_the_page_security_headers(
+    store: SqlStore, digest: RepoDigest
+) -> None:
+    good = signer(public=("acme/public",))
+    async with await client_for(store, good) as web:
+        answers = {
+            "200": await web.get(page_url(good, digest)),
+            "403": await web.get("/repos/acme/app"),
+            "404": await web.get("/nowhere"),
+            "404 day": await web.get("/reports/not-a-day/acme/app"),
+            "405": await web.post("/repos/acme/app"),
+            "400": await web.get("/repos/acme%00"),
+            "413": await web.post("/repos/acme/app", content=b"x" * (2 << 20)),
+        }
+    app = guarded_app(ReportRoutes(BrokenArchive(), good).routes())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web") as broken:
+        answers["500"] = await broken.get("/repos/acme/public")
+    for name, answer in answers.items():
+        assert str(answer.status_code) == name.split()[0], name
+        for header, value in SECURITY_HEADERS.items():
+            assert answer.headers.get(header) == value, (name, header)
+    assert "hunter2" not in answers["500"].text and "Traceback" not in answers["500"].text

@@ -33,13 +33,14 @@ def _counts(digest: RepoDigest) -> str:
     return f'<p class="counts">{escape(stats_line(digest))}</p>'
 
 
-def render_page(digest: RepoDigest, index_url: str) -> str:
-    """One digest's full report."""
+def render_page(digest: RepoDigest, index_url: str | None) -> str:
+    """One digest's full report; the repository links to its index when `index_url` is given."""
     lang = digest.language
     title = f"{digest.repo} — {text(lang, 'title', day=digest.day.isoformat())}"
+    repo = escape(digest.repo)
     parts = [
         f"<h1>{escape(title)}</h1>",
-        f'<p><a href="{escape(index_url)}">{escape(digest.repo)}</a></p>',
+        f'<p><a href="{escape(index_url)}">{repo}</a></p>' if index_url else f"<p>{repo}</p>",
     ]
     if not digest.entries:
         parts.append(f"<p>{escape(text(lang, 'no_commits'))}</p>")

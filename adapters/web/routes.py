@@ -9,19 +9,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.web.links import LinkSigner, index_resource, index_url, page_resource, page_url
-from adapters.web.pages import CSP, render_index, render_page
+from adapters.web.limits import SECURITY_HEADERS as _HEADERS
+from adapters.web.links import (
+    Grant,
+    LinkSigner,
+    index_resource,
+    index_url,
+    page_resource,
+    page_url,
+)
+from adapters.web.pages import render_index, render_page
 from bot.models import RepoDigest
 from bot.ports import DigestArchive
 from bot.report import anchor_of
 
-# Signed URLs must not leak through the Referer header, nor sit in shared caches.
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "private, no-store",
-}
 REFUSED = "This report needs the signed link from the chat post (or it has expired)."
 
 
@@ -44,14 +45,14 @@ def _entries(digest: RepoDigest) -> list[dict[str, Any]]:
     ]
 
 
-def _summary(digest: RepoDigest, signer: LinkSigner) -> dict[str, Any]:
+def _summary(digest: RepoDigest, signer: LinkSigner, grant: Grant) -> dict[str, Any]:
     return {
         "repo": digest.repo,
         "day": digest.day.isoformat(),
         "tz": digest.tz,
         "language": digest.language,
         "counts": {s.value: n for s, n in digest.counts().items()},
-        "url": page_url(signer, digest),
+        "url": page_url(signer, digest, grant),
     }
 
 
@@ -71,46 +72,53 @@ class ReportRoutes:
             Route("/api/repos/{repo:path}", self.index_json),
         ]
 
-    async def _load(self, request: Request) -> RepoDigest | Response:
+    async def _load(self, request: Request) -> tuple[RepoDigest, Grant] | Response:
         repo, params = request.path_params["repo"], request.query_params
         tz, lang = params.get("tz", ""), params.get("lang", "")
         try:
             day = date.fromisoformat(request.path_params["day"])
         except ValueError:
             return Response("Not a date.", status_code=404)
-        if not self._signer.allows(page_resource(repo, day.isoformat(), tz, lang), repo, params):
+        grant = self._signer.grant(page_resource(repo, day.isoformat(), tz, lang), repo, params)
+        if grant is None:
             return Response(REFUSED, status_code=403, headers=_HEADERS)
         digest = await self._archive.get_digest(repo, day, tz, lang) if tz and lang else None
-        return digest if digest is not None else Response("No such digest.", status_code=404)
+        if digest is None:
+            return Response("No such digest.", status_code=404)
+        return digest, grant
 
-    async def _listed(self, request: Request) -> list[RepoDigest] | Response:
+    async def _listed(self, request: Request) -> tuple[list[RepoDigest], Grant] | Response:
         repo = request.path_params["repo"]
-        if not self._signer.allows(index_resource(repo), repo, request.query_params):
+        grant = self._signer.grant(index_resource(repo), repo, request.query_params)
+        if grant is None:
             return Response(REFUSED, status_code=403, headers=_HEADERS)
-        return await self._archive.list_digests(repo)
+        return await self._archive.list_digests(repo), grant
 
     async def page(self, request: Request) -> Response:
-        """A digest's full report as HTML."""
+        """A digest's full report as HTML; links to the index only if the request's link may."""
         found = await self._load(request)
         if isinstance(found, Response):
             return found
-        index = index_url(self._signer, found.repo)
-        return HTMLResponse(render_page(found, index), headers=_HEADERS)
+        digest, grant = found
+        index = index_url(self._signer, digest.repo, grant)
+        return HTMLResponse(render_page(digest, index), headers=_HEADERS)
 
     async def page_json(self, request: Request) -> Response:
         """The same digest as JSON."""
         found = await self._load(request)
         if isinstance(found, Response):
             return found
-        body = {**_summary(found, self._signer), "overview": found.overview}
-        return JSONResponse({**body, "entries": _entries(found)}, headers=_HEADERS)
+        digest, grant = found
+        body = {**_summary(digest, self._signer, grant), "overview": digest.overview}
+        return JSONResponse({**body, "entries": _entries(digest)}, headers=_HEADERS)
 
     async def index(self, request: Request) -> Response:
-        """A repository's days as HTML."""
+        """A repository's days as HTML; each day's link expires with the index's own."""
         found = await self._listed(request)
         if isinstance(found, Response):
             return found
-        rows = [(d, page_url(self._signer, d)) for d in found]
+        digests, grant = found
+        rows = [(d, page_url(self._signer, d, grant)) for d in digests]
         return HTMLResponse(render_index(request.path_params["repo"], rows), headers=_HEADERS)
 
     async def index_json(self, request: Request) -> Response:
@@ -118,4 +126,5 @@ class ReportRoutes:
         found = await self._listed(request)
         if isinstance(found, Response):
             return found
-        return JSONResponse([_summary(d, self._signer) for d in found], headers=_HEADERS)
+        digests, grant = found
+        return JSONResponse([_summary(d, self._signer, grant) for d in digests], headers=_HEADERS)

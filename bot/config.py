@@ -178,10 +178,27 @@ _ENV_KEYS = {
 }
 
 
+# Secrets come from the environment only: a file gets copied, committed and pasted.
+_SECRET_VARS = (
+    "OPENAI_API_KEY",
+    "GITHUB_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "DIGEST_LINK_SECRET",
+)
+MIN_LINK_SECRET_BYTES = 32
+
+
 def load_settings(env: Mapping[str, str], path: Path | None = None) -> Settings:
     """Merge a TOML file (behaviour) with the environment (secrets and endpoints)."""
     raw: dict[str, object] = read_toml(path)[1] if path else {}
     raw.pop("subscription", None)  # read by bot.subscriptions, with line numbers
+    if path is not None:
+        _refuse_secrets_in(raw, path)
+    _check_link_secret(env)
     for var, keys in _ENV_KEYS.items():
         value = env.get(var)
         if value:
@@ -190,6 +207,27 @@ def load_settings(env: Mapping[str, str], path: Path | None = None) -> Settings:
         return Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+
+
+def _refuse_secrets_in(raw: dict[str, object], path: Path) -> None:
+    for var in _SECRET_VARS:
+        table, key = _ENV_KEYS[var]
+        section = raw.get(table)
+        if isinstance(section, dict) and key in section:
+            raise ConfigError(
+                f"{path}: [{table}] {key} is a secret: remove it from the file and set {var} "
+                "in the environment"
+            )
+
+
+def _check_link_secret(env: Mapping[str, str]) -> None:
+    secret = env.get("DIGEST_LINK_SECRET")
+    if secret and len(secret.encode()) < MIN_LINK_SECRET_BYTES:
+        raise ConfigError(
+            f"DIGEST_LINK_SECRET is {len(secret.encode())} bytes; it needs at least "
+            f"{MIN_LINK_SECRET_BYTES} (e.g. python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
 
 
 def read_toml(path: Path) -> tuple[str, dict[str, object]]:

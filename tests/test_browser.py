@@ -22,7 +22,7 @@ from bot.storage.sql_store import SqlStore
 from tests.chat_fixtures import built_digest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SECRET = "browser-test-secret"
+SECRET = "browser-test-secret-at-least-32-bytes"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # Without these, Chromium reaches for Google's hosts, which this network refuses.
 QUIET = [

@@ -30,6 +30,7 @@ from adapters.slack.app import (
     slack_client,
     socket_mode,
 )
+from adapters.slack.signature import signed_only
 from adapters.telegram.app import (
     TelegramApp,
     build_application,
@@ -39,7 +40,9 @@ from adapters.telegram.app import (
 from adapters.telegram.app import start as start_telegram
 from adapters.telegram.app import stop as stop_telegram
 from adapters.web.routes import ReportRoutes
+from adapters.web.limits import guarded_app
 from bot.chat import ChatPoster, ChatTarget
+from adapters.web.server import server_config
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
 from bot.storage.chat_store import SqlChatStore
@@ -150,16 +153,22 @@ async def health(request: Request) -> JSONResponse:
 
 
 def web_app(service: Service) -> Starlette:
-    """The web process: health, Slack's HTTP endpoint, Telegram's webhook, report pages."""
+    """The web process: health, Slack's HTTP endpoint, Telegram's webhook, report pages.
+
+    Every route sits behind adapters.web.limits (body cap, sane URLs, security headers).
+    """
     routes: list[BaseRoute] = [Route("/healthz", health)]
-    if service.slack_app is not None and service.core.settings.slack.signing_secret is not None:
-        routes.append(Route("/slack/events", http_endpoint(service.slack_app), methods=["POST"]))
+    signing = service.core.settings.slack.signing_secret
+    if service.slack_app is not None and signing is not None:
+        # Checked before Bolt parses the body: unsigned requests never reach it.
+        endpoint = signed_only(http_endpoint(service.slack_app), signing.get_secret_value())
+        routes.append(Route("/slack/events", endpoint, methods=["POST"]))
     telegram = service.core.settings.telegram
     if service.telegram is not None and telegram.webhook_secret is not None:
-        endpoint = webhook_endpoint(service.telegram, telegram.webhook_secret.get_secret_value())
-        routes.append(Route("/telegram/webhook", endpoint, methods=["POST"]))
+        hook = webhook_endpoint(service.telegram, telegram.webhook_secret.get_secret_value())
+        routes.append(Route("/telegram/webhook", hook, methods=["POST"]))
     pages = ReportRoutes(service.core.store, service.core.signer).routes()
-    app = Starlette(routes=[*routes, *pages])
+    app = guarded_app([*routes, *pages])
     app.state.service = service
     return app
 
@@ -236,11 +245,7 @@ async def serve(service: Service, *, port: int | None, clock: bool, now: datetim
     """Run the roles asked for until SIGTERM, then stop within Heroku's 30 s."""
     stop = asyncio.Event()
     _on_signals(stop)
-    server = (
-        _Server(uvicorn.Config(web_app(service), host="0.0.0.0", port=port, log_level="info"))
-        if port is not None
-        else None
-    )
+    server = _Server(server_config(web_app(service), "0.0.0.0", port)) if port is not None else None
     if server is not None:
         await start_chat(service, polling=False)
     running = Clock(service) if clock else None

@@ -217,9 +217,16 @@ def webhook_endpoint(
             return Response("forbidden", status_code=403)
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep
             return Response("not JSON", status_code=400)
-        await application.update_queue.put(Update.de_json(data, application.bot))
+        # Valid JSON is not yet an update: `[]`, `"x"`, `{}` or a string update_id.
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            return Response("not a Telegram update", status_code=400)
+        try:
+            update = Update.de_json(data, application.bot)
+        except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError):  # wrong shape
+            return Response("not a Telegram update", status_code=400)
+        await application.update_queue.put(update)
         return Response(status_code=200)
 
     return endpoint

@@ -39,8 +39,10 @@ class _Disconnected(Exception):
     pass
 
 
-def _plain(text: str, status: int) -> Response:
-    return PlainTextResponse(text, status_code=status, headers=SECURITY_HEADERS)
+def _plain(text: str, status: int, *, close: bool = False) -> Response:
+    # `Connection: close` after a refused body: the server stops reading the rest of it.
+    extra = {"Connection": "close"} if close else {}
+    return PlainTextResponse(text, status_code=status, headers={**SECURITY_HEADERS, **extra})
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -85,19 +87,23 @@ class BodyLimit:
             return
         declared = _declared_length(scope)
         if declared is not None and declared < 0:
-            await _plain("Bad Content-Length.", 400)(scope, receive, send)
+            await _plain("Bad Content-Length.", 400, close=True)(scope, receive, send)
             return
         if declared is not None and declared > self.limit:
-            await _plain(f"Request body over {self.limit} bytes.", 413)(scope, receive, send)
+            await _plain(f"Request body over {self.limit} bytes.", 413, close=True)(
+                scope, receive, send
+            )
             return
         try:
             async with asyncio.timeout(self.seconds):
                 body = await _read_body(receive, self.limit)
         except _TooLarge:
-            await _plain(f"Request body over {self.limit} bytes.", 413)(scope, receive, send)
+            await _plain(f"Request body over {self.limit} bytes.", 413, close=True)(
+                scope, receive, send
+            )
             return
         except TimeoutError:
-            await _plain("Request body too slow.", 408)(scope, receive, send)
+            await _plain("Request body too slow.", 408, close=True)(scope, receive, send)
             return
         except _Disconnected:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from bot.i18n import LANGUAGES
 from bot.models import Report, Severity
 from bot.ports import CommitSource
 from bot.report import render_report
+from digestbot.logs import configure_logging
 from digestbot.wiring import ANALYZER_MODES, Core, open_core, warn
 
 EXIT_USAGE = 2
@@ -112,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
+        configure_logging(settings, os.environ, level=_log_level(args.command))
         if args.command == "migrate":
             from bot.storage.database import migrate
 
@@ -132,6 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+
+
+def _log_level(command: str) -> int:
+    # The long-running roles log every post and request; one-shot commands only problems.
+    return logging.INFO if command in ("post", "web", "clock", "run") else logging.WARNING
 
 
 async def _digest(args: argparse.Namespace, settings: Settings) -> int:

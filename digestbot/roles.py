@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
@@ -22,9 +21,6 @@ def subscriptions_of(args: argparse.Namespace) -> tuple[Subscription, ...]:
 
 async def run_role(args: argparse.Namespace, settings: Settings) -> int:
     """Start a role; returns the exit status."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     subscriptions = subscriptions_of(args)
     chosen = _chosen(args, subscriptions) if args.command == "post" else None
     core = await open_core(settings)

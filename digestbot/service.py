@@ -37,12 +37,13 @@ from adapters.telegram.app import (
     telegram_poster,
     webhook_endpoint,
 )
+from adapters.telegram.app import initialize as initialize_telegram
 from adapters.telegram.app import start as start_telegram
 from adapters.telegram.app import stop as stop_telegram
-from adapters.web.routes import ReportRoutes
 from adapters.web.limits import guarded_app
-from bot.chat import ChatPoster, ChatTarget
+from adapters.web.routes import ReportRoutes
 from adapters.web.server import server_config
+from bot.chat import ChatPoster, ChatTarget
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
 from bot.storage.chat_store import SqlChatStore
@@ -136,19 +137,21 @@ async def _add_telegram(service: Service) -> None:
         return
     token = telegram.bot_token.get_secret_value()
     application = build_application(token, telegram.api_url, service.conversation, telegram_poster)
-    await application.initialize()
+    await initialize_telegram(application)
     service.telegram = application
     service.posters["telegram"] = telegram_poster(application.bot)
 
 
 async def health(request: Request) -> JSONResponse:
-    """200 when the database answers, 503 otherwise."""
+    """200 when the database answers, 503 otherwise; the reason goes to the log, not the page."""
     service: Service = request.app.state.service
     try:
         async with service.core.store.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # any database failure means unhealthy
-        return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
+        # Host, port and user help an attacker: the probe's caller sees a status only.
+        _log.warning("healthz: the database did not answer: %s: %s", type(exc).__name__, exc)
+        return JSONResponse({"ok": False, "database": "unavailable"}, status_code=503)
     return JSONResponse({"ok": True, "subscriptions": len(service.subscriptions)})
 
 

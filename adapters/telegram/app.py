@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot, BotCommand, LinkPreviewOptions, ReplyParameters, Update
 from telegram.constants import ParseMode
-from telegram.error import RetryAfter
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -39,6 +39,7 @@ from bot.chat import (
 )
 from bot.commands import COMMANDS
 from bot.conversation import Conversation
+from bot.errors import ConfigError
 
 PLATFORM = "telegram"
 # FloodLimit: ~1 message a second per chat, 20 a minute per group.
@@ -230,6 +231,27 @@ def webhook_endpoint(
         return Response(status_code=200)
 
     return endpoint
+
+
+async def initialize(application: TelegramApp) -> None:
+    """Initialize (getMe); a refusal or a bad TELEGRAM_API_URL becomes one line, token-free.
+
+    PTB puts the token in InvalidToken's text, and a base URL without `/bot` turns the token's
+    secret half into httpx's "Invalid port" message.
+    """
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise ConfigError(
+            "Telegram refused TELEGRAM_BOT_TOKEN (or TELEGRAM_API_URL is not a Bot API server): "
+            "check both"
+        ) from None
+    except TelegramError as exc:
+        kind = type(exc.__cause__ or exc).__name__
+        raise ConfigError(
+            f"Telegram could not be reached ({kind}): check TELEGRAM_API_URL "
+            "(e.g. https://api.telegram.org/bot) and the network"
+        ) from None
 
 
 async def start(

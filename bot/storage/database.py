@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from alembic import command
@@ -22,8 +23,14 @@ def _base_url(url: str) -> URL:
         url = "postgresql://" + url[len("postgres://") :]
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # Never echo it: a URL that does not parse may hold its password anywhere.
+        scheme = re.match(r"[A-Za-z][\w+.-]*:?/*", url)
+        shown = (scheme.group() if scheme else "") + "…"
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL ({shown}): use "
+            "postgresql://USER:PASSWORD@HOST:PORT/NAME or sqlite:///FILE"
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")

@@ -183,14 +183,9 @@ def configure_logging(
     if chosen not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT is {chosen!r}: use plain or json")
     redact = Redactor(secrets_of(settings))
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER]:
-        root.removeHandler(old)
-    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
-    handler.set_name(_HANDLER)
     formatter = JsonFormatter(redact) if chosen == "json" else PlainFormatter(redact)
-    handler.setFormatter(formatter)
-    root.addHandler(handler)
+    root = logging.getLogger()
+    _install(root, formatter, stream)
     root.setLevel(level)
     for each in root.handlers:
         for old_filter in [f for f in each.filters if isinstance(f, RedactingFilter)]:
@@ -200,6 +195,15 @@ def configure_logging(
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
     sys.excepthook = _redacting_hook(redact)
     return redact
+
+
+def _install(root: logging.Logger, formatter: logging.Formatter, stream: TextIO | None) -> None:
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER]:
+        root.removeHandler(old)  # configured again (tests, `main` called twice): still one
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
+    handler.set_name(_HANDLER)
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
 
 
 def _redacting_hook(redact: Redactor) -> Any:

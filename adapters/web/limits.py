@@ -39,10 +39,14 @@ class _Disconnected(Exception):
     pass
 
 
-def _plain(text: str, status: int, *, close: bool = False) -> Response:
-    # `Connection: close` after a refused body: the server stops reading the rest of it.
-    extra = {"Connection": "close"} if close else {}
-    return PlainTextResponse(text, status_code=status, headers={**SECURITY_HEADERS, **extra})
+def _plain(text: str, status: int) -> Response:
+    return PlainTextResponse(text, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _refusal(text: str, status: int) -> Response:
+    # `Connection: close`: the server stops reading the rest of a body it refused.
+    headers = {**SECURITY_HEADERS, "Connection": "close"}
+    return PlainTextResponse(text, status_code=status, headers=headers)
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -85,29 +89,29 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        found = await self._body(scope, receive)
+        if isinstance(found, Response):
+            await found(scope, receive, send)
+        elif found is not None:
+            await self.app(scope, _replay(found, receive), send)
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | Response | None:
+        """The whole body, the refusal to answer, or None when the client went away."""
         declared = _declared_length(scope)
+        too_large = f"Request body over {self.limit} bytes."
         if declared is not None and declared < 0:
-            await _plain("Bad Content-Length.", 400, close=True)(scope, receive, send)
-            return
+            return _refusal("Bad Content-Length.", 400)
         if declared is not None and declared > self.limit:
-            await _plain(f"Request body over {self.limit} bytes.", 413, close=True)(
-                scope, receive, send
-            )
-            return
+            return _refusal(too_large, 413)
         try:
             async with asyncio.timeout(self.seconds):
-                body = await _read_body(receive, self.limit)
+                return await _read_body(receive, self.limit)
         except _TooLarge:
-            await _plain(f"Request body over {self.limit} bytes.", 413, close=True)(
-                scope, receive, send
-            )
-            return
+            return _refusal(too_large, 413)
         except TimeoutError:
-            await _plain("Request body too slow.", 408, close=True)(scope, receive, send)
-            return
+            return _refusal("Request body too slow.", 408)
         except _Disconnected:
-            return
-        await self.app(scope, _replay(body, receive), send)
+            return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -21,7 +21,6 @@ from bot.models import RepoDigest
 
 # At most 12 ASCII digits: `int()` of 5,000 digits raises, and str.isdigit() accepts "²".
 _EXPIRY = re.compile(r"[0-9]{1,12}")
-LINK_SCOPES = ("page", "repo")
 
 
 def _digest_of(secret: bytes, message: str) -> str:

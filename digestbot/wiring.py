@@ -105,11 +105,6 @@ class AnalyzerChoice:
 
 def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
     """The analyzer for a mode; the rules stand in (and say so) when no model is configured."""
-    # Imported here: the openai SDK costs ~0.9 s of CPU to import and offline runs never use it.
-    from bot.llm.analyzer import LlmAnalyzer, Prompts
-    from bot.llm.client import OpenAIModelClient
-    from bot.llm.overview import LlmOverviewer
-
     rules = RulesAnalyzer(settings.rules)
     if mode == "rules":
         return AnalyzerChoice(rules)
@@ -122,6 +117,11 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
         return AnalyzerChoice(
             rules, note="no model configured (OPENAI_API_KEY is unset): using the offline rules"
         )
+    # Imported here: the openai SDK costs ~0.9 s of CPU to import and offline runs never use it.
+    from bot.llm.analyzer import LlmAnalyzer, Prompts
+    from bot.llm.client import OpenAIModelClient
+    from bot.llm.overview import LlmOverviewer
+
     client = OpenAIModelClient(settings.model)
     prompts = Prompts(load_prompt("triage"), load_prompt("analysis"))
     analyzer = LlmAnalyzer(

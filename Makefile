@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean lock
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## lock: requirements.txt, the exact versions Heroku and the container install (uv, from PyPI)
+# Universal (markers for every platform) for the Python in .python-version; its line `.`
+# installs digestbot itself from the checkout (Heroku runs pip install -r requirements.txt).
+lock: $(STAMP)
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	echo '.[chat]' | $(BIN)/uv pip compile - --universal --quiet \
+	  --python-version "$$(cat .python-version)" --custom-compile-command 'make lock' \
+	  -o requirements.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

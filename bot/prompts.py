@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from bot.errors import PromptError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# prompts/ is a data package: found through the import system, so an installed wheel reads the
+# copy it ships, and an editable install the working tree's.
+PROMPTS_PACKAGE = "prompts"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _DATA_TAG = "untrusted_data"
 
@@ -46,9 +49,9 @@ def untrusted(text: str) -> str:
     return f"<{_DATA_TAG}>\n{cleaned}\n</{_DATA_TAG}>"
 
 
-def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> Prompt:
-    """Read prompts/<name>.toml: `version`, `system`, `user`."""
-    path = directory / f"{name}.toml"
+def load_prompt(name: str, directory: Traversable | None = None) -> Prompt:
+    """Read prompts/<name>.toml (from the `prompts` package by default): version, system, user."""
+    path = (directory or _package_files()) / f"{name}.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         return Prompt(name, str(raw["version"]), str(raw["system"]), str(raw["user"]))
@@ -56,3 +59,12 @@ def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> Prompt:
         raise PromptError(f"prompt file {path} does not exist") from None
     except (tomllib.TOMLDecodeError, KeyError) as exc:
         raise PromptError(f"prompt file {path} is malformed: {exc}") from None
+
+
+def _package_files() -> Traversable:
+    try:
+        return files(PROMPTS_PACKAGE)
+    except ModuleNotFoundError:
+        raise PromptError(
+            "the prompts package is not installed: reinstall digestbot (pip install digestbot)"
+        ) from None

@@ -28,6 +28,9 @@ EXIT_FAILURE = 1
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="digestbot", description=__doc__)
+    from importlib.metadata import version  # the installed distribution's, never a copy
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('digestbot')}")
     sub = parser.add_subparsers(dest="command", required=True)
     digest = sub.add_parser("digest", help="print the full report of a day's commits")
     digest.add_argument(

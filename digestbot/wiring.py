@@ -9,6 +9,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
@@ -19,9 +20,6 @@ from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
 from bot.errors import ConfigError, SourceError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
-from bot.llm.analyzer import LlmAnalyzer, Prompts
-from bot.llm.client import OpenAIModelClient
-from bot.llm.overview import LlmOverviewer
 from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
@@ -30,6 +28,10 @@ from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
+
+if TYPE_CHECKING:
+    from bot.llm.client import OpenAIModelClient
+    from bot.llm.overview import LlmOverviewer
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 ANALYZER_MODES = ("auto", "rules", "llm")
@@ -115,6 +117,11 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
         return AnalyzerChoice(
             rules, note="no model configured (OPENAI_API_KEY is unset): using the offline rules"
         )
+    # Imported here: the openai SDK costs ~0.9 s of CPU to import and offline runs never use it.
+    from bot.llm.analyzer import LlmAnalyzer, Prompts
+    from bot.llm.client import OpenAIModelClient
+    from bot.llm.overview import LlmOverviewer
+
     client = OpenAIModelClient(settings.model)
     prompts = Prompts(load_prompt("triage"), load_prompt("analysis"))
     analyzer = LlmAnalyzer(

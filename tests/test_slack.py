@@ -345,11 +345,28 @@ async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
 def test_the_app_manifests_ask_for_what_the_bot_uses(name: str) -> None:
     from pathlib import Path
 
+    import yaml
+
     import adapters.slack
 
-    text = (Path(adapters.slack.__file__).parent / name).read_text(encoding="utf-8")
-    needed = ["command: /digest", "- commands", "- chat:write", "- app_mentions:read"]
-    needed += ["- channels:history", "- groups:history", "- app_mention", "- message.channels"]
-    assert all(item in text for item in needed)
-    assert ("socket_mode_enabled: true" in text) == (name == "manifest.socket.yaml")
-    assert ("https://YOUR-HOST/slack/events" in text) == (name == "manifest.yaml")
+    path = Path(adapters.slack.__file__).parent / name
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    # Exactly these: chat:write.public would post into channels the bot never joined, where the
+    # thread replies that make follow-ups never reach it.
+    assert set(scopes) == {
+        "commands",
+        "chat:write",
+        "app_mentions:read",
+        "channels:history",
+        "groups:history",
+    }
+    settings = manifest["settings"]
+    events = settings["event_subscriptions"]["bot_events"]
+    assert set(events) == {"app_mention", "message.channels", "message.groups"}
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/digest"
+    socket = name == "manifest.socket.yaml"
+    assert settings["socket_mode_enabled"] is socket
+    http_urls = {command.get("url"), settings["event_subscriptions"].get("request_url")}
+    assert http_urls == ({None} if socket else {"https://YOUR-HOST/slack/events"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from importlib.resources import as_file, files
 from pathlib import Path
 
 from alembic import command
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.errors import ConfigError
 
-_MIGRATIONS = Path(__file__).parent / "migrations"
+# The migrations ship as package data of bot.storage (in the wheel as in the source tree).
+_MIGRATIONS = files("bot.storage") / "migrations"
 
 
 def _base_url(url: str) -> URL:
@@ -60,9 +62,9 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(target, pool_pre_ping=True)
 
 
-def _alembic_config(url: str) -> Config:
+def _alembic_config(url: str, migrations: Path) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("script_location", str(migrations))
     rendered = sync_url(url).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
@@ -70,7 +72,9 @@ def _alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Bring the database to the newest schema (blocking)."""
-    command.upgrade(_alembic_config(url), "head")
+    # Alembic reads a directory on disk; for an installed wheel as_file hands back that path.
+    with as_file(_MIGRATIONS) as migrations:
+        command.upgrade(_alembic_config(url, migrations), "head")
 
 
 async def migrate_async(url: str) -> None:

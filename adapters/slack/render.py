@@ -16,7 +16,8 @@ from bot.chat import (
     is_private,
     one_message_per_reply,
 )
-from bot.layout import Block, Line, Span, layout, plain_text
+from bot.layout import Block, Line, Span, layout, plain_text, split_text
+from bot.sanitize import neutralize
 
 SECTION_CHARS = 3000  # section text limit (invalid_blocks above it)
 MAX_BLOCKS = 50
@@ -28,8 +29,17 @@ Payload = dict[str, Any]
 
 
 def escape(value: str) -> str:
-    """Escape the three characters Slack's mrkdwn reserves (& < >), and only those."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Any text as inert mrkdwn: no controls, mentions defused, `& < >` escaped.
+
+    Only those three, as Slack asks: mrkdwn has no other escape.
+    """
+    return neutralize(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def width(value: str) -> int:
+    """An upper bound of `len(escape(value))`, summed per character (for splitting)."""
+    grows = 4 * value.count("&") + 3 * (value.count("<") + value.count(">"))
+    return len(value) + grows + value.count("@")  # a defused mention gains a zero-width space
 
 
 def _span(span: Span) -> str:
@@ -55,9 +65,8 @@ def _line_texts(line: Line) -> list[str]:
     rendered = mrkdwn(line)
     if len(rendered) <= SECTION_CHARS:
         return [rendered]
-    # One line over a section: drop its styling and wrap it at words, escaped after wrapping.
-    width = SECTION_CHARS // 5  # escaping can grow text fivefold (& → &amp;)
-    return [escape(chunk) for chunk in textwrap.wrap(plain_text(line), width)]
+    # One line over a section: drop its styling and split it at words, escaped after splitting.
+    return [escape(chunk) for chunk in split_text(plain_text(line), SECTION_CHARS, width)]
 
 
 def sections(block: Block) -> list[Payload]:

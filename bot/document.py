@@ -216,13 +216,13 @@ def report_document(report: Report) -> ReportDoc:
 
 def digest_document(digest: RepoDigest) -> DigestDoc:
     """The document of one repository's day."""
-    lang, anchor = digest.language, repo_anchor(digest.repo)
+    lang, anchor, said = digest.language, repo_anchor(digest.repo), rules_throughout(digest)
     groups = tuple(
         Group(
             severity,
             text(lang, f"group_{severity.value}", n=len(entries)),
             f"{anchor}-{severity.value}",
-            tuple(entry_document(e, lang) for e in entries),
+            tuple(entry_document(e, lang, rules_said=said) for e in entries),
         )
         for severity in SEVERITIES_DESC
         if (entries := digest.group(severity))
@@ -252,7 +252,8 @@ def reply_document(digest: RepoDigest, entries: Sequence[DigestEntry]) -> ReplyD
     """A thread reply's document: several entries are gathered under a counted heading."""
     lang = digest.language
     heading = text(lang, "more_lows", n=len(entries)) if len(entries) > 1 else None
-    docs = tuple(entry_document(e, lang) for e in entries)
+    said = rules_throughout(digest)
+    docs = tuple(entry_document(e, lang, rules_said=said) for e in entries)
     return ReplyDoc(heading, docs, labels_of(lang))
 
 
@@ -295,7 +296,7 @@ def _short(title: str) -> str:
     return title if len(title) <= _TOC_TITLE else title[: _TOC_TITLE - 1].rstrip() + "…"
 
 
-def entry_document(entry: DigestEntry, language: str) -> EntryDoc:
+def entry_document(entry: DigestEntry, language: str, *, rules_said: bool = False) -> EntryDoc:
     """One entry: the fields its severity shows, each filled or saying why not, and its notes."""
     a, commit = entry.analysis, entry.commit
     return EntryDoc(
@@ -309,7 +310,7 @@ def entry_document(entry: DigestEntry, language: str) -> EntryDoc:
         summary=inline(a.summary),
         url=safe_url(commit.url),
         sections=tuple(_field(key, a, language) for key in FIELDS[a.severity]),
-        notes=entry_notes(a, language),
+        notes=entry_notes(a, language, rules_said=rules_said),
     )
 
 
@@ -368,9 +369,11 @@ def _why_missing(key: FieldKey, a: CommitAnalysis, lang: str) -> str:
     return text(lang, which, cause=cause)
 
 
-def entry_notes(a: CommitAnalysis, lang: str) -> tuple[str, ...]:
+def entry_notes(a: CommitAnalysis, lang: str, *, rules_said: bool = False) -> tuple[str, ...]:
     """Why the rules stood in, what of the diff was not seen, or that it was not read at all."""
     notes = []
+    if _rules_only(a) and not rules_said:
+        notes.append(text(lang, "note_rules"))
     if a.fallback_reason:
         notes.append(text(lang, "note_fallback", reason=fallback_reason(lang, a.fallback_reason)))
     if a.coverage is not None and not a.coverage.complete:
@@ -394,12 +397,18 @@ def coverage_note(coverage: Coverage, lang: str) -> str:
     return text(lang, "note_partial", parts=text(lang, "list_sep_parts").join(parts))
 
 
+def _rules_only(a: CommitAnalysis) -> bool:
+    return a.analyzer.name == "rules" and not a.fallback_reason
+
+
+def rules_throughout(digest: RepoDigest) -> bool:
+    """True when no model was asked about any entry: the day says so once, not each entry."""
+    return bool(digest.entries) and all(_rules_only(e.analysis) for e in digest.entries)
+
+
 def digest_notes(digest: RepoDigest) -> tuple[str, ...]:
     """Notes about the whole day: the rules did the analysis, or the model failed on some."""
-    analyses = [e.analysis for e in digest.entries]
-    notes = []
-    if any(a.analyzer.name == "rules" and not a.fallback_reason for a in analyses):
-        notes.append(text(digest.language, "note_rules"))
+    notes = [text(digest.language, "note_rules")] if rules_throughout(digest) else []
     line = model_line(digest)
     return (*notes, line) if line else tuple(notes)
 

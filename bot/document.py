@@ -1,31 +1,24 @@
 """One neutral document per digest: fields per severity, contents, table, stats, notes, links.
 
-Every decision about what a reader sees is taken here, once; the Markdown, HTML and chat
-renderers only write its syntax. Every string in a document is plain, unescaped text (commit
-and model text with its whitespace folded): each renderer escapes all of it for its format.
+Every decision about what a reader sees is taken here, once (the words of the notes in
+`bot/notes.py`); the Markdown, HTML and chat renderers only write its syntax. Every string in a
+document is plain, unescaped text (commit and model text with its whitespace folded): each
+renderer escapes all of it for its format. A new renderer (a chat platform, a feed) is one file
+of syntax over these values.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.i18n import SEVERITY, change_type_label, coverage_reason, fallback_reason, text
-from bot.models import (
-    SEVERITIES_DESC,
-    CommitAnalysis,
-    Coverage,
-    DigestEntry,
-    FileState,
-    RepoDigest,
-    Report,
-    Severity,
-)
+from bot.i18n import SEVERITY, change_type_label, text
+from bot.models import SEVERITIES_DESC, CommitAnalysis, DigestEntry, RepoDigest, Report, Severity
+from bot.notes import digest_notes, entry_notes, missing_reason, rules_throughout
 
 FieldKey = Literal[
     "change_type", "severity", "summary", "scope", "insights", "risks", "recommendations"
@@ -316,7 +309,7 @@ def entry_document(entry: DigestEntry, language: str, *, rules_said: bool = Fals
 
 def _field(key: FieldKey, a: CommitAnalysis, lang: str) -> Section:
     section = _FIELD_BUILDERS[key](a, lang)
-    return replace(section, missing=_why_missing(key, a, lang)) if section.empty else section
+    return replace(section, missing=missing_reason(key, a, lang)) if section.empty else section
 
 
 def _severity(a: CommitAnalysis, lang: str) -> Section:
@@ -358,67 +351,3 @@ _FIELD_BUILDERS: dict[FieldKey, Callable[[CommitAnalysis, str], Section]] = {
     "risks": _listed("risks", "numbered", lambda a: a.risks),
     "recommendations": _listed("recommendations", "bullets", lambda a: a.recommendations),
 }
-
-
-def _why_missing(key: FieldKey, a: CommitAnalysis, lang: str) -> str:
-    if a.analyzer.name != "rules":
-        return text(lang, "missing_model_none")
-    reason = a.fallback_reason
-    cause = text(lang, "missing_cause", reason=fallback_reason(lang, reason)) if reason else ""
-    which = "missing_rules_never" if key == "insights" else "missing_rules_none"
-    return text(lang, which, cause=cause)
-
-
-def entry_notes(a: CommitAnalysis, lang: str, *, rules_said: bool = False) -> tuple[str, ...]:
-    """Why the rules stood in, what of the diff was not seen, or that it was not read at all."""
-    notes = []
-    if _rules_only(a) and not rules_said:
-        notes.append(text(lang, "note_rules"))
-    if a.fallback_reason:
-        notes.append(text(lang, "note_fallback", reason=fallback_reason(lang, a.fallback_reason)))
-    if a.coverage is not None and not a.coverage.complete:
-        notes.append(coverage_note(a.coverage, lang))
-    if a.analyzer.name != "rules" and a.coverage is None and not a.fallback_reason:
-        notes.append(text(lang, "note_judged"))
-    return tuple(notes)
-
-
-def coverage_note(coverage: Coverage, lang: str) -> str:
-    """Counts and reasons: "3 of 11 files not shown (2 lockfiles, 1 over budget)"."""
-    total = len(coverage.files)
-    parts = []
-    for state, key in ((FileState.OMITTED, "part_omitted"), (FileState.CLIPPED, "part_clipped")):
-        reasons = Counter(f.reason for f in coverage.files if f.state is state)
-        if reasons:
-            said = text(lang, "list_sep").join(
-                coverage_reason(lang, r, n) for r, n in reasons.most_common()
-            )
-            parts.append(text(lang, key, n=reasons.total(), total=total, reasons=said))
-    return text(lang, "note_partial", parts=text(lang, "list_sep_parts").join(parts))
-
-
-def _rules_only(a: CommitAnalysis) -> bool:
-    return a.analyzer.name == "rules" and not a.fallback_reason
-
-
-def rules_throughout(digest: RepoDigest) -> bool:
-    """True when no model was asked about any entry: the day says so once, not each entry."""
-    return bool(digest.entries) and all(_rules_only(e.analysis) for e in digest.entries)
-
-
-def digest_notes(digest: RepoDigest) -> tuple[str, ...]:
-    """Notes about the whole day: the rules did the analysis, or the model failed on some."""
-    notes = [text(digest.language, "note_rules")] if rules_throughout(digest) else []
-    line = model_line(digest)
-    return (*notes, line) if line else tuple(notes)
-
-
-def model_line(digest: RepoDigest) -> str | None:
-    """The line saying the model was unreachable, or failed on some commits; None when fine."""
-    lang = digest.language
-    failed = sum(1 for e in digest.entries if e.analysis.fallback_reason)
-    # The analyzer is to expose unreachability on the digest; until it does, a day on which
-    # every commit fell back to the rules is taken as one.
-    if getattr(digest, "model_unreachable", False) or (failed and failed == len(digest.entries)):
-        return text(lang, "model_unreachable")
-    return text(lang, "model_partial", n=failed, total=len(digest.entries)) if failed else None

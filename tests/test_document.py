@@ -10,14 +10,7 @@ from adapters.slack.render import SlackRenderer
 from adapters.web.pages import render_page
 from bot import i18n
 from bot.chat import EntryMessage, SummaryMessage
-from bot.document import (
-    BRIEF,
-    FIELDS,
-    coverage_note,
-    digest_document,
-    entry_document,
-    model_line,
-)
+from bot.document import BRIEF, FIELDS, digest_document, entry_document
 from bot.layout import layout, plain_text
 from bot.models import (
     Coverage,
@@ -28,6 +21,7 @@ from bot.models import (
     Report,
     Severity,
 )
+from bot.notes import coverage_note, model_line
 from bot.report import render_report
 from tests.documents import DAY, LLM, RULES, sample_digest
 from tests.factories import change, commit

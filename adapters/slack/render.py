@@ -17,7 +17,7 @@ from bot.chat import (
     one_message_per_reply,
 )
 from bot.layout import Block, Line, Span, layout, plain_text, split_text
-from bot.sanitize import neutralize
+from bot.sanitize import clean, neutralize
 
 SECTION_CHARS = 3000  # section text limit (invalid_blocks above it)
 MAX_BLOCKS = 50
@@ -50,8 +50,8 @@ def _span(span: Span) -> str:
         return f"_{body.replace('_', ' ')}_"
     if span.style == "code":
         return f"`{body.replace('`', 'ˋ')}`"
-    if span.style == "link" and span.url:
-        url = span.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
+        url = clean(span.url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
         return f"<{url}|{body.replace('|', '¦')}>"
     return body
 

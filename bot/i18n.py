@@ -51,6 +51,7 @@ COVERAGE_REASONS: dict[str, dict[str, str | tuple[str, str]]] = {
     "zh": {
         "lockfile": "锁文件 {n} 个",
         "generated": "生成文件 {n} 个",
+        "cassette": "录制的请求 {n} 个",
         "vendored": "第三方代码 {n} 个",
         "snapshot": "快照 {n} 个",
         "data": "数据文件 {n} 个",
@@ -63,6 +64,7 @@ COVERAGE_REASONS: dict[str, dict[str, str | tuple[str, str]]] = {
     "en": {
         "lockfile": ("{n} lockfile", "{n} lockfiles"),
         "generated": "{n} generated",
+        "cassette": ("{n} cassette", "{n} cassettes"),
         "vendored": "{n} vendored",
         "snapshot": ("{n} snapshot", "{n} snapshots"),
         "data": ("{n} data file", "{n} data files"),
@@ -117,7 +119,7 @@ TEXT: dict[str, dict[str, str]] = {
         "missing_rules_none": "离线规则未发现{cause}。",
         "missing_model_none": "模型未给出。",
         "missing_cause": "（模型分析失败：{reason}）",
-        "model_unreachable": "⚠️ 模型不可用：所有提交均由离线规则分析。",
+        "model_unreachable": "⚠️ 模型不可用：{total} 个提交中的 {n} 个由离线规则分析。",
         "model_partial": "⚠️ 模型对 {total} 个提交中的 {n} 个分析失败，已改由离线规则分析。",
         "full_report": "完整报告",
         "in_report": "在完整报告中查看",
@@ -165,7 +167,9 @@ TEXT: dict[str, dict[str, str]] = {
         "missing_rules_none": "None found by the offline rules{cause}.",
         "missing_model_none": "None given by the model.",
         "missing_cause": " (the model failed: {reason})",
-        "model_unreachable": "⚠️ Model unreachable: every commit was analyzed by the offline rules.",
+        "model_unreachable": (
+            "⚠️ Model unreachable: the offline rules analyzed {n} of {total} commits."
+        ),
         "model_partial": (
             "⚠️ The model failed on {n} of {total} commits; the offline rules analyzed them."
         ),

@@ -72,8 +72,10 @@ def model_line(digest: RepoDigest) -> str | None:
     """The line saying the model was unreachable, or failed on some commits; None when fine."""
     lang = digest.language
     failed = sum(1 for e in digest.entries if e.analysis.fallback_reason)
-    # The analyzer is to expose unreachability on the digest; until it does, a day on which
-    # every commit fell back to the rules is taken as one.
-    if getattr(digest, "model_unreachable", False) or (failed and failed == len(digest.entries)):
-        return text(lang, "model_unreachable")
-    return text(lang, "model_partial", n=failed, total=len(digest.entries)) if failed else None
+    # The analyzer is to say so in the digest's usage (`Usage.model_unreachable`); before it does,
+    # a day on which every commit fell back to the rules is taken as one.
+    said = getattr(digest.usage, "model_unreachable", False) is True
+    total = len(digest.entries)
+    if said or (failed and failed == total):
+        return text(lang, "model_unreachable", n=failed, total=total)
+    return text(lang, "model_partial", n=failed, total=total) if failed else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -20,6 +22,7 @@ from bot.models import (
     RepoDigest,
     Report,
     Severity,
+    Usage,
 )
 from bot.notes import coverage_note, model_line
 from bot.report import render_report
@@ -136,7 +139,7 @@ def _rules_day(fallbacks: int, total: int = 4) -> RepoDigest:
 
 
 def test_the_summary_says_when_the_model_was_unreachable_or_failed_on_some() -> None:
-    unreachable = "⚠️ Model unreachable: every commit was analyzed by the offline rules."
+    unreachable = "⚠️ Model unreachable: the offline rules analyzed 4 of 4 commits."
     some = "⚠️ The model failed on 1 of 4 commits; the offline rules analyzed them."
     assert model_line(_rules_day(4)) == unreachable
     assert model_line(_rules_day(1)) == some
@@ -146,6 +149,9 @@ def test_the_summary_says_when_the_model_was_unreachable_or_failed_on_some() -> 
     posted = SlackRenderer().render(SummaryMessage(_rules_day(1)))
     assert some in str(posted[0].payload)
     assert some in render_page(_rules_day(1), "/")
+    # The analyzer's own word (Usage.model_unreachable) wins over the count of fallbacks.
+    flagged = replace(_rules_day(2), usage=cast(Usage, SimpleNamespace(model_unreachable=True)))
+    assert model_line(flagged) == unreachable.replace("4 of 4", "2 of 4")
 
 
 def test_the_rules_note_is_said_once_for_a_rules_day_and_per_entry_otherwise() -> None:

@@ -34,17 +34,17 @@ def _page(title: str, body: str, lang: str) -> str:
     )
 
 
-def render_page(digest: RepoDigest, index_url: str) -> str:
-    """One digest's full report."""
+def render_page(digest: RepoDigest, index_url: str | None) -> str:
+    """One digest's full report; the repository links to its index when `index_url` is given."""
     return render_document(digest_document(digest), index_url)
 
 
-def render_document(doc: DigestDoc, index_url: str) -> str:
+def render_document(doc: DigestDoc, index_url: str | None) -> str:
     """A digest document as a page."""
-    title = f"{doc.repo} — {doc.title}"
+    title, repo = f"{doc.repo} — {doc.title}", escape(doc.repo)
     parts = [
         f"<h1>{escape(title)}</h1>",
-        f'<p><a href="{escape(index_url)}">{escape(doc.repo)}</a></p>',
+        f'<p><a href="{escape(index_url)}">{repo}</a></p>' if index_url else f"<p>{repo}</p>",
     ]
     parts += [f'<p class="note">{escape(note)}</p>' for note in doc.notes]
     if doc.empty:

@@ -174,10 +174,21 @@ def test_slack_mrkdwn_has_no_markup_but_our_links(language: str) -> None:
         p["text"] for p in payloads
     ]
     joined = "\n".join(texts)
-    for text in texts:
+    for text in texts:  # our links, and characters written literally: nothing else opens a tag
         for opened in text.split("<")[1:]:
-            assert opened.startswith("https://digest.example/"), opened[:40]
-    assert "&lt;script&gt;" in joined and "<!" not in joined and "@here" not in joined
+            assert opened.startswith(("https://digest.example/", "!date^00000000^{_}|")), opened
+    assert "&lt;script&gt;" in joined and "@here" not in joined
+    assert "<!channel" not in joined and "<!here" not in joined
+
+
+def test_mrkdwn_formatting_characters_in_text_show_as_themselves() -> None:
+    from adapters.slack.render import escape
+
+    escaped = escape("> *bold* _it_ ~struck~ `code` snake_case :white_check_mark: <!here>")
+    assert escaped.startswith("\u00ad&gt;")  # not a quote
+    bare = re.sub(r"<!date\^00000000\^\{_\}\|[*_~`]>", "", escaped)
+    assert not re.search(r"[*~`]", bare) and bare.count("_") == 3  # only inside words
+    assert "snake_case" in bare and ":white_check_mark:" in bare and "@\u200bhere" in bare
 
 
 @pytest.mark.usefixtures("env")  # the CLI's environment: no keys, a test database

@@ -43,6 +43,7 @@ FIELDS: dict[Severity, tuple[FieldKey, ...]] = {
 # The compact form of an entry in chat; its title line there names the type and severity.
 BRIEF: frozenset[FieldKey] = frozenset({"summary", "risks", "recommendations"})
 _TOC_TITLE = 72
+_NOT_ANCHOR = re.compile(r"[^0-9a-z]")
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def inline(value: str) -> str:
 
 def anchor_of(entry: DigestEntry) -> str:
     """The id of an entry's section (`c-<sha7>`); chat posts and the contents link to it."""
-    return "c-" + re.sub(r"[^0-9a-z]", "", entry.commit.short_sha.lower())
+    return "c-" + _NOT_ANCHOR.sub("", entry.commit.short_sha.lower())
 
 
 def repo_anchor(repo: str) -> str:

@@ -26,14 +26,17 @@ _JOINER_BY_ASCII = re.compile(r"(?<![^\x00-\x7f])[\u200c\u200d]|[\u200c\u200d](?
 
 def clean(text: str) -> str:
     """Text without control, bidi or invisible format characters: safe for any output."""
+    if text.isprintable():  # no Cc or Cf character at all: the common case, and a cheap test
+        return text
     return _JOINER_BY_ASCII.sub("", _INVISIBLE.sub("", text))
 
 
 def neutralize(text: str) -> str:
     """Clean text with mass mentions and platform mention syntax defused, words kept readable."""
-    text = _MASS.sub(
-        lambda m: (m.group(1) or m.group(3)).lower().join(("@\u200b", "")), clean(text)
-    )
+    text = clean(text)
+    if "@" not in text and "<" not in text:  # no mention can be there: skip both searches
+        return text
+    text = _MASS.sub(lambda m: (m.group(1) or m.group(3)).lower().join(("@\u200b", "")), text)
     return _USER_MENTION.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 

@@ -47,7 +47,9 @@ def escape(value: str) -> str:
 
     Controls are stripped, mentions defused, `& < >` written as entities.
     """
-    text = _DELIMITER.sub(lambda m: _LITERAL.format(m.group(0)), _entities(value))
+    text = _entities(value)
+    if any(c in text for c in "*_~`"):
+        text = _DELIMITER.sub(lambda m: _LITERAL.format(m.group(0)), text)
     # `&gt;` at the start of a line opens a quote in Slack; a soft hyphen (invisible) first: not.
     return "\u00ad" + text if text.startswith("&gt;") else text
 

@@ -180,16 +180,6 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def text(language: str, key: str, **values: object) -> str:
-    """A label in a language, with its placeholders filled."""
-    return TEXT[language][key].format(**values)
-
-
-def change_type_label(language: str, change_type: str) -> str:
-    """The label of a change type; an unknown type is shown as given."""
-    return CHANGE_TYPES[language].get(change_type, change_type)
-
-
 def coverage_reason(language: str, reason: str | None, n: int) -> str:
     """`n` files left out for one reason, in words ("2 lockfiles"); an unknown one as given."""
     forms = COVERAGE_REASONS[language].get(reason or "budget")
@@ -211,3 +201,13 @@ def fallback_reason(language: str, reason: str) -> str:
         if isinstance(known, str):
             return known
     return reason
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """A label in a language, with its placeholders filled."""
+    return TEXT[language][key].format(**values)
+
+
+def change_type_label(language: str, change_type: str) -> str:
+    """The label of a change type; an unknown type is shown as given."""
+    return CHANGE_TYPES[language].get(change_type, change_type)

@@ -126,7 +126,7 @@ def _entries(language: str) -> list[DigestEntry]:
         "fix(core): retry (#42)", change("src/core/retry.py", 120), sha="b2" * 20, when=_at(8)
     )
     fallback = replace(
-        RULES.analyze_now(fallback_c, language), severity=Severity.HIGH, fallback_reason="timeout"
+        RULES.analyze_now(fallback_c, language), severity=Severity.HIGH, fallback_reason="HTTP 502"
     )
     medium_c = commit(
         "refactor: tidy (#43)", change("src/core/tidy.py", 40), sha="c3" * 20, when=_at(7)

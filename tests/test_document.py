@@ -53,15 +53,16 @@ def test_a_rules_fallback_shows_every_field_and_says_why_one_is_empty() -> None:
     entry = _by_title(digest, "fix(core)")
     entry = replace(entry, analysis=replace(entry.analysis, risks=()))
     digest = replace(digest, entries=(entry,))
-    insight = "Not assessed: the offline rules do not judge this (the model failed: timeout)."
-    risks = "None found by the offline rules (the model failed: timeout)."
+    # A reason stored as text (before reason codes) is shown as it is.
+    insight = "Not assessed: the offline rules do not judge this (HTTP 502)."
+    risks = "None found by the offline rules (HTTP 502)."
     markdown = render_report(Report(DAY, "en", (digest,)))
     page = render_page(digest, "/repos/acme/app")
     chat = _chat_text(EntryMessage(digest, (entry,)))
     assert insight in markdown and risks in markdown
     assert insight in page and risks in page
     assert risks in chat and insight not in chat  # chat carries the brief fields only
-    assert "The model failed (timeout); analyzed by the offline rules instead." in chat
+    assert "Analyzed by the offline rules because the model failed: HTTP 502." in chat
 
 
 def test_a_model_entry_without_risks_says_the_model_gave_none() -> None:
@@ -76,12 +77,13 @@ def test_fallback_codes_are_said_in_words_and_anything_else_as_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entry = _by_title(sample_digest("zh"), "fix(core)")
+    entry = replace(entry, analysis=replace(entry.analysis, fallback_reason="timeout"))
     table = {"zh": {"timeout": "模型请求超时"}, "en": {"timeout": "the model timed out"}}
     monkeypatch.setattr(i18n, "FALLBACK_REASONS", table, raising=False)
-    assert "模型分析失败（模型请求超时）" in entry_document(entry, "zh").notes[0]
+    assert "因为模型分析失败：模型请求超时。" in entry_document(entry, "zh").notes[0]
     by_code = {"timeout": {"zh": "超时", "en": "timed out"}}
     monkeypatch.setattr(i18n, "FALLBACK_REASONS", by_code, raising=False)
-    assert "模型分析失败（超时）" in entry_document(entry, "zh").notes[0]
+    assert "因为模型分析失败：超时。" in entry_document(entry, "zh").notes[0]
     odd = replace(entry, analysis=replace(entry.analysis, fallback_reason="<b>HTTP 502</b>"))
     assert "<b>HTTP 502</b>" in entry_document(odd, "zh").notes[0]  # unknown: shown as given…
     digest = replace(sample_digest("zh"), entries=(odd,))

@@ -23,15 +23,21 @@ from bot.chat import (
 )
 from bot.conversation import Conversation
 from bot.layout import layout, plain_text
+from bot.sanitize import neutralize
 
 CONSOLE = ChatTarget("console", "local")
 PROMPT_HELP = "Type /digest help, /digest last, or >N question to reply to message N. Ctrl-D quits."
 
 
+def escape(value: str) -> str:
+    """Any text as safe for a terminal (no escape sequences, no bidi reordering), as in chat."""
+    return neutralize(value)
+
+
 def format_message(message: OutgoingMessage) -> str:
     """Plain text for a terminal: the neutral layout without markup."""
     blocks = layout(message)
-    return "\n".join(plain_text(line) for block in blocks for line in block.lines)
+    return "\n".join(escape(plain_text(line)) for block in blocks for line in block.lines)
 
 
 class ConsolePoster(NoRecovery):

@@ -46,6 +46,36 @@ SEVERITY: dict[str, dict[Severity, str]] = {
     "en": {Severity.HIGH: "🔴 High", Severity.MEDIUM: "🟡 Medium", Severity.LOW: "🟢 Low"},
 }
 
+# Why a file was not shown whole (FileCoverage.reason), counted; English has a plural form too.
+COVERAGE_REASONS: dict[str, dict[str, str | tuple[str, str]]] = {
+    "zh": {
+        "lockfile": "锁文件 {n} 个",
+        "generated": "生成文件 {n} 个",
+        "cassette": "录制的请求 {n} 个",
+        "vendored": "第三方代码 {n} 个",
+        "snapshot": "快照 {n} 个",
+        "data": "数据文件 {n} 个",
+        "binary": "二进制文件 {n} 个",
+        "budget": "超出预算 {n} 个",
+        "empty": "空文件 {n} 个",
+        "too large": "文件过大 {n} 个",
+        "too_large": "文件过大 {n} 个",
+    },
+    "en": {
+        "lockfile": ("{n} lockfile", "{n} lockfiles"),
+        "generated": "{n} generated",
+        "cassette": ("{n} cassette", "{n} cassettes"),
+        "vendored": "{n} vendored",
+        "snapshot": ("{n} snapshot", "{n} snapshots"),
+        "data": ("{n} data file", "{n} data files"),
+        "binary": "{n} binary",
+        "budget": "{n} over budget",
+        "empty": "{n} empty",
+        "too large": "{n} too large",
+        "too_large": "{n} too large",
+    },
+}
+
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "title": "每日更新报告（{day}）",
@@ -76,12 +106,21 @@ TEXT: dict[str, dict[str, str]] = {
         "no_commits": "本日没有提交。",
         "colon": "：",
         "list_sep": "、",
+        "list_sep_parts": "；",
         "note_rules": "ℹ️ 本条由离线规则分析生成（未配置模型）。",
-        "note_fallback": "ℹ️ 模型分析失败（{reason}），本条由离线规则分析生成。",
+        "note_fallback": "ℹ️ 本条由离线规则分析生成，因为模型分析失败：{reason}。",
         "note_partial": "ℹ️ 分析只看到了部分差异：{parts}。",
-        "part_clipped": "截断 {files}",
-        "part_omitted": "未看 {files}",
+        "part_clipped": "{total} 个文件中 {n} 个截断（{reasons}）",
+        "part_omitted": "{total} 个文件中 {n} 个未看（{reasons}）",
+        "reason_other": "{reason} {n} 个",
         "files_n": "{n} 个文件",
+        "note_judged": "ℹ️ 本条根据提交信息和文件列表判断，未读取差异。",
+        "missing_rules_never": "未评估：离线规则不判断此项{cause}。",
+        "missing_rules_none": "离线规则未发现{cause}。",
+        "missing_model_none": "模型未给出。",
+        "missing_cause": "（{reason}）",
+        "model_unreachable": "⚠️ 模型不可用：{total} 个提交中的 {n} 个由离线规则分析。",
+        "model_partial": "⚠️ 模型对 {total} 个提交中的 {n} 个分析失败，已改由离线规则分析。",
         "full_report": "完整报告",
         "in_report": "在完整报告中查看",
         "more_lows": "低重要度变更 {n} 个",
@@ -115,17 +154,53 @@ TEXT: dict[str, dict[str, str]] = {
         "no_commits": "No commits on this day.",
         "colon": ": ",
         "list_sep": ", ",
+        "list_sep_parts": "; ",
         "note_rules": "ℹ️ Analyzed by the offline rules (no model configured).",
-        "note_fallback": "ℹ️ The model failed ({reason}); analyzed by the offline rules instead.",
+        "note_fallback": "ℹ️ Analyzed by the offline rules because the model failed: {reason}.",
         "note_partial": "ℹ️ The analysis saw part of the diff: {parts}.",
-        "part_clipped": "clipped {files}",
-        "part_omitted": "not shown {files}",
+        "part_clipped": "{n} of {total} files clipped ({reasons})",
+        "part_omitted": "{n} of {total} files not shown ({reasons})",
+        "reason_other": "{n} {reason}",
         "files_n": "files: {n}",
+        "note_judged": "ℹ️ Judged from the commit message and file list; the diff was not read.",
+        "missing_rules_never": "Not assessed: the offline rules do not judge this{cause}.",
+        "missing_rules_none": "None found by the offline rules{cause}.",
+        "missing_model_none": "None given by the model.",
+        "missing_cause": " ({reason})",
+        "model_unreachable": (
+            "⚠️ Model unreachable: the offline rules analyzed {n} of {total} commits."
+        ),
+        "model_partial": (
+            "⚠️ The model failed on {n} of {total} commits; the offline rules analyzed them."
+        ),
         "full_report": "Full report",
         "in_report": "Read in the full report",
         "more_lows": "{n} low-severity changes",
     },
 }
+
+
+def coverage_reason(language: str, reason: str | None, n: int) -> str:
+    """`n` files left out for one reason, in words ("2 lockfiles"); an unknown one as given."""
+    forms = COVERAGE_REASONS[language].get(reason or "budget")
+    if forms is None:
+        return text(language, "reason_other", n=n, reason=reason)
+    form = forms if isinstance(forms, str) else forms[0 if n == 1 else 1]
+    return form.format(n=n)
+
+
+def fallback_reason(language: str, reason: str) -> str:
+    """Why the model failed, in words: a known code's text, anything else as given."""
+    # FALLBACK_REASONS (language → code → text, or code → language → text) is defined at the end
+    # of this module once the analyzer reports codes; until then, and for any other text (an
+    # analysis cached before the codes), the reason is shown as it is.
+    table = globals().get("FALLBACK_REASONS") or {}
+    for outer, inner in ((language, reason), (reason, language)):
+        nested = table.get(outer) if isinstance(table, dict) else None
+        known = nested.get(inner) if isinstance(nested, dict) else None
+        if isinstance(known, str):
+            return known
+    return reason
 
 
 def text(language: str, key: str, **values: object) -> str:

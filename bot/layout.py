@@ -1,17 +1,22 @@
-"""Chat messages as neutral structure (blocks of lines of styled spans); adapters add markup."""
+"""Chat messages as neutral structure (blocks of lines of styled spans); adapters add markup.
+
+The arrangement of a document's parts into chat blocks, and the splitting of text that is too
+long for one message; what each entry shows is the document's (`bot/document.py`) decision.
+Span text is plain and unescaped: each platform's renderer escapes it with its one function.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.chat import EntryMessage, OutgoingMessage, SummaryMessage, TextMessage
-from bot.i18n import SEVERITY, change_type_label, text
-from bot.models import SEVERITIES_DESC, CommitAnalysis, DigestEntry, FileState, RepoDigest
-from bot.report import stats_line
-from bot.sanitize import neutralize
+from bot.document import EntryDoc, Labels, Section, digest_document, reply_document
 
 Style = Literal["plain", "bold", "italic", "code", "link"]
+# Where long text may break, coarsest first: paragraphs, lines, words.
+_BREAKS = ("\n\n", "\n", " ")
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,6 @@ class Block:
     shas: tuple[str, ...] = ()
 
 
-def _plain(value: str) -> Span:
-    # Commit and model text: mentions defused, line breaks folded so structure stays ours.
-    return Span(" ".join(neutralize(value).split()))
-
-
 def _link(label: str, url: str | None) -> Line:
     return (Span(label, "link", url),) if url else ()
 
@@ -53,121 +53,127 @@ def layout(message: OutgoingMessage) -> list[Block]:
 
 
 def text_blocks(message: TextMessage) -> list[Block]:
-    """Plain text, one block per paragraph."""
-    paragraphs = [p for p in neutralize(message.text).split("\n\n") if p.strip()] or ["…"]
+    """Plain text, one block per paragraph, every line of it kept."""
+    paragraphs = [p for p in message.text.split("\n\n") if p.strip()] or ["…"]
     return [Block(tuple((Span(line),) for line in p.splitlines())) for p in paragraphs]
 
 
 def summary_blocks(message: SummaryMessage) -> list[Block]:
-    """Heading, counts, overview, high-severity titles, the report link and the analyzer note."""
-    digest, lang = message.digest, message.digest.language
-    stats = stats_line(digest)
+    """Heading, counts, overview, high-severity titles, the report link and the notes."""
+    doc = digest_document(message.digest)
     head: list[Line] = [
-        (Span(digest.repo, "bold"), Span(f" — {digest.day.isoformat()}")),
-        (Span(stats),),
+        (Span(doc.repo, "bold"), Span(f" — {doc.day.isoformat()}")),
+        (Span(doc.stats),),
     ]
     blocks = [Block(tuple(head))]
-    if digest.overview:
-        blocks.append(Block(((_plain(digest.overview),),)))
-    highs = digest.group(SEVERITIES_DESC[0])
+    if doc.overview:
+        blocks.append(Block(((Span(doc.overview),),)))
+    highs = doc.highlights
     if highs:
-        lines: list[Line] = [(Span(text(lang, "group_high", n=len(highs)), "bold"),)]
+        lines: list[Line] = [(Span(highs.label, "bold"),)]
         lines += [
-            (Span("• "), _plain(e.commit.title), Span(" "), Span(e.commit.short_sha, "code"))
-            for e in highs
+            (Span("• "), Span(e.title), Span(" "), Span(e.short_sha, "code")) for e in highs.entries
         ]
         blocks.append(Block(tuple(lines)))
-    tail = [
-        line
-        for line in (_link(text(lang, "full_report"), message.report_url), _rules_note(digest))
-        if line
-    ]
-    if tail:
-        blocks.append(Block(tuple(tail)))
+    tail = [_link(doc.labels.full_report, message.report_url)]
+    tail += [(Span(note, "italic"),) for note in doc.notes]
+    if any(tail):
+        blocks.append(Block(tuple(line for line in tail if line)))
     return blocks
-
-
-def _rules_note(digest: RepoDigest) -> Line:
-    analyses = [e.analysis for e in digest.entries]
-    if analyses and all(a.analyzer.name == "rules" and not a.fallback_reason for a in analyses):
-        return (Span(text(digest.language, "note_rules"), "italic"),)
-    return ()
 
 
 def entry_blocks(message: EntryMessage) -> list[Block]:
     """One full block per entry; several (the gathered lows) get one compact line each."""
-    if len(message.entries) == 1:
-        entry = message.entries[0]
-        return [Block(_full_entry(entry, message), (entry.commit.sha,))]
-    lang = message.digest.language
-    blocks = [Block(((Span(text(lang, "more_lows", n=len(message.entries)), "bold"),),))]
-    blocks += [Block((_compact_entry(e, message),), (e.commit.sha,)) for e in message.entries]
+    doc = reply_document(message.digest, message.entries)
+    shas = [e.commit.sha for e in message.entries]
+    urls = [message.entry_url(e) for e in message.entries]
+    if doc.heading is None:
+        return [Block(_full_entry(doc.entries[0], doc.labels, urls[0]), (shas[0],))]
+    blocks = [Block(((Span(doc.heading, "bold"),),))]
+    blocks += [
+        Block((_compact_entry(e, url),), (sha,))
+        for e, url, sha in zip(doc.entries, urls, shas, strict=True)
+    ]
     return blocks
 
 
-def _title_line(entry: DigestEntry, lang: str) -> Line:
-    a = entry.analysis
-    title = Span(" ".join(neutralize(entry.commit.title).split()), "bold")
+def _title_line(entry: EntryDoc) -> Line:
     return (
-        Span(f"{SEVERITY[lang][a.severity]} "),
-        title,
+        Span(f"{entry.severity_label} "),
+        Span(entry.title, "bold"),
         Span(" "),
-        Span(entry.commit.short_sha, "code"),
+        Span(entry.short_sha, "code"),
     )
 
 
-def _compact_entry(entry: DigestEntry, message: EntryMessage) -> Line:
-    line = (
-        *_title_line(entry, message.digest.language),
-        Span(" — "),
-        _plain(entry.analysis.summary),
-    )
-    url = message.entry_url(entry)
+def _compact_entry(entry: EntryDoc, url: str | None) -> Line:
+    line = (*_title_line(entry), Span(" — "), Span(entry.summary))
     return (*line, Span(" "), Span("↗", "link", url)) if url else line
 
 
-def _full_entry(entry: DigestEntry, message: EntryMessage) -> tuple[Line, ...]:
-    a, lang = entry.analysis, message.digest.language
-    kind = change_type_label(lang, a.change_type)
+def _full_entry(entry: EntryDoc, labels: Labels, url: str | None) -> tuple[Line, ...]:
     lines: list[Line] = [
-        _title_line(entry, lang),
-        (Span(f"{kind} · {' '.join(neutralize(entry.commit.author).split())}", "italic"),),
-        (_plain(a.summary),),
+        _title_line(entry),
+        (Span(f"{entry.change_type} · {entry.author}", "italic"),),
     ]
-    lines += _listed(text(lang, "risks"), a.risks) + _listed(
-        text(lang, "recommendations"), a.recommendations
-    )
-    lines += [(Span(note, "italic"),) for note in analysis_notes(a)]
-    link = _link(text(lang, "in_report"), message.entry_url(entry))
+    for section in entry.brief():
+        lines += _section_lines(section, labels)
+    lines += [(Span(note, "italic"),) for note in entry.notes]
+    link = _link(labels.in_report, url)
     return (*lines, link) if link else tuple(lines)
 
 
-def _listed(label: str, items: tuple[str, ...]) -> list[Line]:
-    if not items:
-        return []
-    return [(Span(label, "bold"),), *[(Span("• "), _plain(item)) for item in items]]
-
-
-def analysis_notes(analysis: CommitAnalysis) -> list[str]:
-    """The fallback and partial-diff notes of an analysis, in its language."""
-    lang = analysis.language
-    notes = []
-    if analysis.fallback_reason:
-        notes.append(text(lang, "note_fallback", reason=analysis.fallback_reason))
-    coverage = analysis.coverage
-    if coverage is not None and not coverage.complete:
-        parts = [
-            text(lang, key, files=text(lang, "files_n", n=len(coverage.paths(state))))
-            for state, key in (
-                (FileState.CLIPPED, "part_clipped"),
-                (FileState.OMITTED, "part_omitted"),
-            )
-            if coverage.paths(state)
-        ]
-        notes.append(text(lang, "note_partial", parts="; ".join(parts)))
-    return notes
+def _section_lines(section: Section, labels: Labels) -> list[Line]:
+    if section.missing:
+        return [(Span(section.label, "bold"), Span(labels.colon), Span(section.missing, "italic"))]
+    if section.key == "summary":  # the entry's body, right under its title: no label needed
+        return [(Span(section.text),)]
+    if section.shape == "line":
+        return [(Span(section.label, "bold"), Span(labels.colon), Span(section.text))]
+    rows = section.table.rows if section.table else ()
+    items = [*section.items, *(f"{k}: {v}" for k, v in rows)]
+    return [(Span(section.label, "bold"),), *[(Span("• "), Span(item)) for item in items]]
 
 
 def plain_text(line: Line) -> str:
     """A line without markup (for fallbacks and length counts)."""
     return "".join(span.text for span in line)
+
+
+def split_text(value: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """`value` in pieces that each measure at most `limit`; nothing is dropped.
+
+    Broken at paragraphs, then lines, then words, and inside a word only when it alone is longer;
+    only the whitespace at a break is lost. `measure` must be a sum over characters (len, UTF-16
+    units, …).
+    """
+    return _split(value, limit, measure, 0)
+
+
+def _split(value: str, limit: int, measure: Callable[[str], int], level: int) -> list[str]:
+    if measure(value) <= limit:
+        return [value]
+    if level == len(_BREAKS):
+        return _split_chars(value, limit, measure)
+    sep, chunks, current = _BREAKS[level], [], ""
+    for piece in value.split(sep):
+        joined = f"{current}{sep}{piece}" if current else piece
+        if measure(joined) <= limit:
+            current = joined
+            continue
+        if current:
+            chunks.append(current)
+        *done, current = _split(piece, limit, measure, level + 1) or [""]
+        chunks += done
+    return [c for c in (*chunks, current) if c.strip()]
+
+
+def _split_chars(value: str, limit: int, measure: Callable[[str], int]) -> list[str]:
+    chunks, start, size = [], 0, 0
+    for i, char in enumerate(value):
+        width = measure(char)
+        if size + width > limit and i > start:
+            chunks.append(value[start:i])
+            start, size = i, 0
+        size += width
+    return [*chunks, value[start:]]

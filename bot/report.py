@@ -1,215 +1,153 @@
-"""The full report in Markdown, in the reference structure; one function draws every entry."""
+"""The full report in Markdown, in the reference structure: the document's syntax, nothing else."""
 
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo
+from urllib.parse import quote
 
-from bot.i18n import SEVERITY, change_type_label, text
-from bot.models import (
-    SEVERITIES_DESC,
-    CommitAnalysis,
-    DigestEntry,
-    FileState,
-    RepoDigest,
-    Report,
+from bot.document import (
+    DigestDoc,
+    EntryDoc,
+    Link,
+    ReportDoc,
+    Section,
+    Table,
+    anchor_of,
+    report_document,
 )
+from bot.models import Report
+from bot.sanitize import clean
 
-# Only what can start markup mid-line: emphasis, code, links, tables, strikethrough.
-_INLINE_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
-_TOC_TITLE = 72
+# anchor_of stays importable from here: chat posts and the JSON API link to report anchors.
+__all__ = ["anchor_of", "escape_markdown", "render_markdown", "render_report"]
+
+# What can start markup mid-line: emphasis, code, links, strikethrough, escapes. A `|` matters in
+# a table row only (our own lines follow any other text), where `_cell` escapes it.
+_INLINE_SPECIALS = re.compile(r"([\\`*_\[\]~])")
+# What starts a block at the start of a line (inside a list item too): a heading, a list item,
+# a rule, a setext underline. `>` never survives as itself: it is written as an entity.
+_BLOCK_START = re.compile(r"^(?:([#+=-])|(\d{1,9})([.)]))")
 
 
-def escape_inline(value: str) -> str:
-    """Commit or model text as inert Markdown: no HTML, links, emphasis or headings."""
+def escape_markdown(value: str) -> str:
+    """Any text as inert inline Markdown: no HTML, links, emphasis, headings, lists or controls."""
+    value = " ".join(clean(value).split())
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _INLINE_SPECIALS.sub(r"\\\1", value)
-    return " ".join(value.split())
+    value = _BLOCK_START.sub(_escape_start, value)
+    # A heading's closing sequence (`… #`) would be swallowed.
+    trailing = value.endswith("#") and not value.endswith("\\#")
+    return value[:-1] + "\\#" if trailing else value
 
 
-def anchor_of(entry: DigestEntry) -> str:
-    """The id of an entry's section; chat posts and the TOC link to it."""
-    return f"c-{entry.commit.short_sha}"
+def _escape_start(match: re.Match[str]) -> str:
+    # `#`, `+`, `=`, `-` get a backslash before them; `1.` and `1)` one before the dot.
+    mark, number, dot = match.groups()
+    return f"\\{mark}" if mark else f"{number}\\{dot}"
 
 
-def repo_anchor(repo: str) -> str:
-    """The id of a repository's section."""
-    return "repo-" + re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")
+def _cell(value: str) -> str:
+    return escape_markdown(value).replace("|", "\\|")
+
+
+def _code(value: str) -> str:
+    return "`" + " ".join(clean(value).replace("`", "").split()) + "`"
+
+
+def _url(value: str) -> str:
+    # A link destination: no spaces, no parentheses or angle brackets that end it early.
+    return quote(value, safe=":/?#@!$&'*+,;=%~-._")
 
 
 def render_report(report: Report) -> str:
-    """The whole report: title, then one section per repository."""
-    lang = report.language
-    parts = [f"# {text(lang, 'title', day=report.day.isoformat())}"]
-    analyses = [e.analysis for d in report.digests for e in d.entries]
-    # Said once for the report: repeating it on each of 24 entries would only be noise.
-    if any(a.analyzer.name == "rules" and not a.fallback_reason for a in analyses):
-        parts.append(f"> {text(lang, 'note_rules')}")
-    parts.extend(render_repo(digest) for digest in report.digests)
+    """The whole report: title, notes said once, then one section per repository."""
+    return render_markdown(report_document(report))
+
+
+def render_markdown(doc: ReportDoc) -> str:
+    """A report document as Markdown."""
+    parts = [f"# {escape_markdown(doc.title)}"]
+    parts += [f"> {escape_markdown(note)}" for note in doc.notes]
+    parts += [render_digest(d) for d in doc.digests]
     return "\n\n".join(parts).rstrip() + "\n"
 
 
-def render_repo(digest: RepoDigest) -> str:
+def render_digest(doc: DigestDoc) -> str:
     """One repository: commit table, stats line, contents, entries grouped by severity."""
-    lang = digest.language
-    base = repo_anchor(digest.repo)
-    out = [f'<a id="{base}"></a>\n\n## {escape_inline(digest.repo)}']
-    if not digest.entries:
-        out.append(text(lang, "no_commits"))
-        return "\n\n".join(out)
-    out.append(_commit_table(digest))
-    stats = stats_line(digest)
-    out.append(f'<a id="{base}-stats"></a>\n\n### {text(lang, "stats")}\n\n> {stats}')
-    if digest.overview:
-        out.append(escape_inline(digest.overview))
-    out.append(_contents(digest, base))
-    for severity in SEVERITIES_DESC:
-        group = digest.group(severity)
-        if not group:
-            continue
-        label = text(lang, f"group_{severity.value}", n=len(group))
-        entries = "\n\n---\n\n".join(render_entry(e, digest) for e in group)
-        out.append(f'<a id="{base}-{severity.value}"></a>\n\n### {label}\n\n{entries}')
+    out = [f'<a id="{doc.anchor}"></a>\n\n## {escape_markdown(doc.repo)}']
+    if doc.empty:
+        return "\n\n".join([*out, escape_markdown(doc.empty)])
+    out.append(_table(doc.commits))
+    out.append(
+        f'<a id="{doc.stats_anchor}"></a>\n\n### {escape_markdown(doc.stats_label)}\n\n'
+        f"> {escape_markdown(doc.stats)}"
+    )
+    if doc.overview:
+        out.append(escape_markdown(doc.overview))
+    out.append(f"### {escape_markdown(doc.contents_label)}\n\n" + _links(doc.contents, 0))
+    for group in doc.groups:
+        entries = "\n\n---\n\n".join(render_entry(e, doc) for e in group.entries)
+        out.append(
+            f'<a id="{group.anchor}"></a>\n\n### {escape_markdown(group.label)}\n\n{entries}'
+        )
     return "\n\n".join(out)
 
 
-def stats_line(digest: RepoDigest) -> str:
-    """`Commits today: N | 🔴 High h | …` in the digest's language (report, chat and pages)."""
-    counts = digest.counts()
-    return text(
-        digest.language,
-        "stats_line",
-        total=len(digest.entries),
-        **{s.value: counts[s] for s in SEVERITIES_DESC},
-    )
+def _table(table: Table, bold_first: bool = False) -> str:
+    def cell(value: str, first: bool) -> str:
+        return f"**{_cell(value)}**" if first and bold_first else _cell(value)
 
-
-def commit_rows(digest: RepoDigest) -> list[tuple[str, str, str]]:
-    """(time in the digest's zone, author, title) per commit, newest first, unescaped."""
-    zone = ZoneInfo(digest.tz)
-    newest = sorted(digest.entries, key=lambda e: e.commit.committed_at, reverse=True)
-    return [
-        (
-            e.commit.committed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-            e.commit.author,
-            e.commit.title,
-        )
-        for e in newest
-    ]
-
-
-def _commit_table(digest: RepoDigest) -> str:
-    lang = digest.language
+    head = "| " + " | ".join(_cell(c) for c in table.columns) + " |"
+    rule = "|" + "|".join("------" for _ in table.columns) + "|"
     rows = [
-        f"| {text(lang, 'col_time')} | {text(lang, 'col_author')} | {text(lang, 'col_title')} |",
-        "|----------|------|----------|",
+        "| " + " | ".join(cell(v, i == 0) for i, v in enumerate(row)) + " |" for row in table.rows
     ]
-    rows += [
-        f"| {when} | {escape_inline(author)} | {escape_inline(title)} |"
-        for when, author, title in commit_rows(digest)
-    ]
-    return "\n".join(rows)
+    return "\n".join([head, rule, *rows])
 
 
-def _contents(digest: RepoDigest, base: str) -> str:
-    lang = digest.language
-    lines = [
-        f"### {text(lang, 'toc')}",
-        "",
-        f"- [{escape_inline(digest.repo)}](#{base})",
-        f"  - [{text(lang, 'stats')}](#{base}-stats)",
-    ]
-    for severity in SEVERITIES_DESC:
-        group = digest.group(severity)
-        if not group:
+def _links(links: tuple[Link, ...], depth: int) -> str:
+    lines = []
+    for link in links:
+        lines.append(f"{'  ' * depth}- [{escape_markdown(link.label)}](#{link.anchor})")
+        if link.children:
+            lines.append(_links(link.children, depth + 1))
+    return "\n".join(lines)
+
+
+def render_entry(entry: EntryDoc, doc: DigestDoc) -> str:
+    """One commit's section: its heading, SHA and link, then each field the document gives."""
+    sha = f"**SHA**: {_code(entry.short_sha)}"
+    if entry.url:
+        sha += f" | 🔗 [{escape_markdown(doc.labels.view_commit)}]({_url(entry.url)})"
+    blocks = [f'<a id="{entry.anchor}"></a>\n\n#### {escape_markdown(entry.title)}\n{sha}']
+    lines: list[str] = []  # consecutive one-line fields share a paragraph, as in the reference
+    for section in entry.sections:
+        if section.shape == "line" or section.missing:
+            lines.append(_line(section, doc.labels.colon))
             continue
-        label = text(lang, f"group_{severity.value}", n=len(group))
-        lines.append(f"  - [{label}](#{base}-{severity.value})")
-        lines.extend(f"    - [{_toc_title(e.commit.title)}](#{anchor_of(e)})" for e in group)
-    return "\n".join(lines)
+        if lines:
+            blocks.append("  \n".join(lines))
+            lines = []
+        blocks.append(_block(section))
+    if lines:
+        blocks.append("  \n".join(lines))
+    blocks += [f"> {escape_markdown(note)}" for note in entry.notes]
+    return "\n\n".join(blocks)
 
 
-def _toc_title(title: str) -> str:
-    short = title if len(title) <= _TOC_TITLE else title[: _TOC_TITLE - 1].rstrip() + "…"
-    return escape_inline(short)
+def _line(section: Section, colon: str) -> str:
+    label = f"**{escape_markdown(section.label)}**{colon}"
+    if section.missing:
+        return f"{label}*{escape_markdown(section.missing)}*"
+    return label + escape_markdown(section.text)
 
 
-def render_entry(entry: DigestEntry, digest: RepoDigest) -> str:
-    """One commit's section; low entries carry the summary only, medium ones no insights."""
-    lang, analysis, commit = digest.language, entry.analysis, entry.commit
-    colon = text(lang, "colon")
-    sha = f"**SHA**: `{commit.short_sha}`"
-    if commit.url:
-        sha += f" | 🔗 [{text(lang, 'view_commit')}]({_safe_url(commit.url)})"
-    lines = [
-        f'<a id="{anchor_of(entry)}"></a>',
-        "",
-        f"#### {escape_inline(commit.title)}",
-        sha,
-        "",
-        f"**{text(lang, 'change_type')}**{colon}{change_type_label(lang, analysis.change_type)}  ",
-        f"**{text(lang, 'severity')}**{colon}{SEVERITY[lang][analysis.severity]}"
-        f" — {escape_inline(analysis.severity_reason)}  ",
-    ]
-    low = analysis.severity.value == "low"
-    summary_key = "summary_short" if low else "summary"
-    lines.append(f"**{text(lang, summary_key)}**{colon}{escape_inline(analysis.summary)}")
-    if not low:
-        lines.extend(_details(analysis, lang, with_insights=analysis.severity.value == "high"))
-    lines.extend(_notes(analysis, lang))
-    return "\n".join(lines)
-
-
-def _details(analysis: CommitAnalysis, lang: str, *, with_insights: bool) -> list[str]:
-    colon = text(lang, "colon")
-    out: list[str] = []
-    if analysis.impact_scope:
-        out += ["", f"**{text(lang, 'scope')}**{colon}", ""]
-        out += [f"- {escape_inline(item)}" for item in analysis.impact_scope]
-    if with_insights and analysis.insights and analysis.insights.items():
-        out += [
-            "",
-            f"**{text(lang, 'insights')}**",
-            "",
-            f"| {text(lang, 'dimension')} | {text(lang, 'impact')} |",
-            "|------|----------|",
-        ]
-        out += [
-            f"| **{text(lang, key)}** | {escape_inline(value)} |"
-            for key, value in analysis.insights.items()
-        ]
-    if analysis.risks:
-        out += ["", f"**{text(lang, 'risks')}**", ""]
-        out += [f"{i}. {escape_inline(r)}" for i, r in enumerate(analysis.risks, 1)]
-    if analysis.recommendations:
-        out += ["", f"**{text(lang, 'recommendations')}**", ""]
-        out += [f"- {escape_inline(r)}" for r in analysis.recommendations]
-    return out
-
-
-def _notes(analysis: CommitAnalysis, lang: str) -> list[str]:
-    notes: list[str] = []
-    if analysis.fallback_reason:
-        notes.append(text(lang, "note_fallback", reason=escape_inline(analysis.fallback_reason)))
-    coverage = analysis.coverage
-    if coverage and not coverage.complete:
-        sep = text(lang, "list_sep")
-        parts = []
-        for state, key in (
-            (FileState.CLIPPED, "part_clipped"),
-            (FileState.OMITTED, "part_omitted"),
-        ):
-            paths = coverage.paths(state)
-            if paths:
-                files = sep.join(f"`{p.replace('`', '')}`" for p in paths[:8])
-                files += "…" if len(paths) > 8 else ""
-                parts.append(text(lang, key, files=files))
-        notes.append(text(lang, "note_partial", parts="; ".join(parts)))
-    return ["", *[f"> {n}" for n in notes]] if notes else []
-
-
-def _safe_url(url: str) -> str:
-    # Only web links; anything else (javascript:, data:) is dropped to a harmless anchor.
-    if not url.startswith(("https://", "http://")):
-        return "#"
-    return url.replace(" ", "%20").replace(")", "%29").replace("(", "%28")
+def _block(section: Section) -> str:
+    head = f"**{escape_markdown(section.label)}**\n\n"
+    if section.shape == "table" and section.table:
+        return head + _table(section.table, bold_first=True)
+    if section.shape == "numbered":
+        return head + "\n".join(
+            f"{i}. {escape_markdown(item)}" for i, item in enumerate(section.items, 1)
+        )
+    return head + "\n".join(f"- {escape_markdown(item)}" for item in section.items)

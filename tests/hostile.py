@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
+from markdown_it import MarkdownIt
+
 from bot.models import (
     AnalyzerIdentity,
     Commit,
@@ -40,6 +42,8 @@ SECRETS = {
 TOKEN_HALF = SECRETS["TELEGRAM_BOT_TOKEN"].partition(":")[2]
 ALL_SECRETS = (*SECRETS.values(), TOKEN_HALF)
 MARK = "INJECTED"
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
+_ANCHOR = re.compile(r'(<a id="[a-z0-9-]+">)?(</a>)?')
 FILE_NAMES = (
     "dist/v\n<script>alert(document.domain)\n.min.js",
     "src/\x1b[2J\x07clear.py",
@@ -146,18 +150,40 @@ def live_html(html: str, allowed: set[str]) -> list[str]:
 
 
 def live_markdown(markdown: str) -> list[str]:
-    """Raw HTML (other than the report's own anchors) and structure made by hostile text."""
-    text = re.sub(r'<a id="[a-z0-9-]+"></a>', "", markdown)
-    problems = re.findall(r"<[A-Za-z!/?][^\n]{0,30}", text)
-    problems += re.findall(rf"(?<!\\)#+ {MARK}[^\n]*", text)  # a heading, even inside a list
-    problems += re.findall(r"(?<!\\)\]\(javascript:[^\n]{0,20}", text)
-    problems += re.findall(rf"(?<!\\)\| {MARK}[^\n]*", text)
+    """Raw HTML (other than the report's own anchors) and structure made by hostile text.
+
+    Parsed as CommonMark with tables, as a renderer of the report would read it.
+    """
+    problems: list[str] = []
+    tokens = _MARKDOWN.parse(markdown)
+    flat = [c for t in tokens for c in [t, *(t.children or [])]]
+    for index, token in enumerate(flat):
+        if "html" in token.type and not _ANCHOR.fullmatch(token.content.strip()):
+            problems.append(token.content)
+        if token.type == "link_open" and not str(token.attrs.get("href", "")).startswith(
+            ("#", "https://", "http://")
+        ):
+            problems.append(str(token.attrs.get("href")))
+        if token.type == "image":
+            problems.append(token.content)
+        following = flat[index + 1] if index + 1 < len(flat) else None
+        opened = token.type in ("heading_open", "td_open", "th_open")
+        if opened and following is not None and following.content.strip().startswith(MARK):
+            problems.append(f"{token.type}: {following.content[:60]}")  # a heading or a cell
     return problems
 
 
 def live_mrkdwn(text: str) -> list[str]:
-    """Slack control sequences (mentions, links) other than links to web pages."""
-    return [m for m in re.findall(r"<([^>|]*)", text) if not m.startswith(("https://", "http://"))]
+    """Slack control sequences (mentions, links) other than links to web pages.
+
+    `<!date^00000000^{_}|c>` is the documented way to show a formatting character literally:
+    an invalid date format makes Slack print the fallback text, so it is not live markup.
+    """
+    return [
+        m
+        for m in re.findall(r"<([^>|]*)", text)
+        if not m.startswith(("https://", "http://")) and m != "!date^00000000^{_}"
+    ]
 
 
 def control_characters(text: str) -> list[str]:

@@ -73,7 +73,8 @@ def test_hostile_text_is_defused() -> None:
         assert mass not in out
     assert "\x07" not in out and "\u202e" not in out
     assert "channel" in out and "everyone" in out  # the words stay readable
-    assert len(safe_text("x" * 10_000)) == 3500 and safe_text("x" * 10_000).endswith("…")
+    long = " ".join(f"word{i}" for i in range(3000))
+    assert safe_text(long) == long  # never shortened: the chat renderers split long text
 
 
 async def make_core(database_url: str, env: dict[str, str]) -> Core:

@@ -203,7 +203,7 @@ async def test_persistent_5xx_falls_back_and_the_digest_completes(
     assert len(digest.entries) == 3
     assert {e.analysis.fallback_reason for e in digest.entries} == {"HTTP 500"}
     markdown = render_report(Report(WINDOW.day, "zh", (digest,)))
-    assert "模型分析失败（HTTP 500），本条由离线规则分析生成。" in markdown
+    assert "本条由离线规则分析生成，因为模型分析失败：HTTP 500。" in markdown
 
 
 async def test_a_slow_model_times_out_into_the_rules(

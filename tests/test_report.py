@@ -133,9 +133,10 @@ def test_entry_says_what_the_model_did_not_see_and_when_rules_stood_in() -> None
         Report(date(2026, 2, 19), "en", (_model_digest(Severity.HIGH, coverage, "timed out"),))
     )
     assert (
-        "The analysis saw part of the diff: clipped `src/a.py`; not shown `Cargo.lock`" in markdown
+        "The analysis saw part of the diff: 1 of 2 files not shown (1 lockfile); "
+        "1 of 2 files clipped (1 over budget)." in markdown
     )
-    assert "The model failed (timed out); analyzed by the offline rules instead." in markdown
+    assert "Analyzed by the offline rules because the model failed: timed out." in markdown
 
 
 def test_hostile_commit_text_stays_text() -> None:

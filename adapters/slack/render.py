@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from bot.chat import (
     is_private,
     one_message_per_reply,
 )
-from bot.layout import Block, Line, Span, layout, plain_text
+from bot.layout import Block, Line, Span, layout, plain_text, split_text
+from bot.sanitize import clean, neutralize
 
 SECTION_CHARS = 3000  # section text limit (invalid_blocks above it)
 MAX_BLOCKS = 50
@@ -27,23 +29,49 @@ FALLBACK_CHARS = 300
 Payload = dict[str, Any]
 
 
+# mrkdwn has no escape for its formatting characters. A date token with an invalid format shows
+# its fallback text as it is (the technique of jsx-slack's <Escape>), so a character that could
+# open or close bold, italic, strike or code is written as one. Inside a word (`snake_case`)
+# Slack does not format, so those stay as they are.
+_DELIMITER = re.compile(r"`|(?<![0-9A-Za-z])[*_~]|[*_~](?![0-9A-Za-z])")
+_LITERAL = "<!date^00000000^{{_}}|{}>"
+_LITERAL_GROWTH = len(_LITERAL.format(""))  # what writing one character as a token adds
+
+
+def _entities(value: str) -> str:
+    return neutralize(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def escape(value: str) -> str:
-    """Escape the three characters Slack's mrkdwn reserves (& < >), and only those."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Any text as inert mrkdwn: no formatting, quote, link or mention it could start.
+
+    Controls are stripped, mentions defused, `& < >` written as entities.
+    """
+    text = _entities(value)
+    if any(c in text for c in "*_~`"):
+        text = _DELIMITER.sub(lambda m: _LITERAL.format(m.group(0)), text)
+    # `&gt;` at the start of a line opens a quote in Slack; a soft hyphen (invisible) first: not.
+    return "\u00ad" + text if text.startswith("&gt;") else text
+
+
+def width(value: str) -> int:
+    """An upper bound of `len(escape(value))`, summed per character (for splitting)."""
+    grows = 4 * value.count("&") + 4 * (value.count("<") + value.count(">"))
+    literal = sum(value.count(c) for c in "*_~`") * _LITERAL_GROWTH
+    return len(value) + grows + literal + value.count("@")  # "@here" gains a zero-width space
 
 
 def _span(span: Span) -> str:
-    body = escape(span.text)
     if span.style == "bold":
-        return f"*{body.replace('*', '∗')}*"
+        return f"*{escape(span.text.replace('*', '∗'))}*"
     if span.style == "italic":
-        return f"_{body.replace('_', ' ')}_"
-    if span.style == "code":
-        return f"`{body.replace('`', 'ˋ')}`"
-    if span.style == "link" and span.url:
-        url = span.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-        return f"<{url}|{body.replace('|', '¦')}>"
-    return body
+        return f"_{escape(span.text.replace('_', 'ˍ'))}_"
+    if span.style == "code":  # Slack formats nothing inside code, and shows a date token raw
+        return f"`{_entities(span.text.replace('`', 'ˋ'))}`"
+    if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
+        url = clean(span.url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        return f"<{url}|{_entities(span.text.replace('|', '¦'))}>"
+    return escape(span.text)
 
 
 def mrkdwn(line: Line) -> str:
@@ -55,9 +83,8 @@ def _line_texts(line: Line) -> list[str]:
     rendered = mrkdwn(line)
     if len(rendered) <= SECTION_CHARS:
         return [rendered]
-    # One line over a section: drop its styling and wrap it at words, escaped after wrapping.
-    width = SECTION_CHARS // 5  # escaping can grow text fivefold (& → &amp;)
-    return [escape(chunk) for chunk in textwrap.wrap(plain_text(line), width)]
+    # One line over a section: drop its styling and split it at words, escaped after splitting.
+    return [escape(chunk) for chunk in split_text(plain_text(line), SECTION_CHARS, width)]
 
 
 def sections(block: Block) -> list[Payload]:

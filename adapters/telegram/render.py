@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.chat import EntryMessage, OutgoingMessage, Part, RenderedPost, SummaryMessage, is_private
-from bot.layout import Block, Line, Span, layout
+from bot.layout import Block, Line, Span, layout, split_text
+from bot.sanitize import neutralize
 
 # sendMessage: 1–4096 characters after entity parsing, counted in UTF-16 code units.
 MAX_UNITS = 4096
@@ -20,8 +21,18 @@ def utf16_len(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2
 
 
+def escape(value: str) -> str:
+    """Any text as inert Telegram HTML: no controls, mentions defused, `& < >` as entities."""
+    return html.escape(neutralize(value), quote=False)
+
+
+def width(value: str) -> int:
+    """An upper bound of the UTF-16 length Telegram counts, summed per character (to split)."""
+    return utf16_len(value) + value.count("@")  # a defused mention gains a zero-width space
+
+
 def _span(span: Span) -> str:
-    body = html.escape(span.text, quote=False)
+    body = escape(span.text)
     if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
         return f'<a href="{html.escape(span.url)}">{body}</a>'
     tag = _TAGS.get(span.style)
@@ -40,27 +51,9 @@ class Piece:
 def _line(line: Line) -> Piece:
     return Piece(
         "".join(_span(s) for s in line),
-        sum(utf16_len(s.text) for s in line),
+        sum(utf16_len(neutralize(s.text)) for s in line),
         sum(1 for s in line if s.style != "plain"),
     )
-
-
-def split_units(value: str, limit: int) -> list[str]:
-    """Plain text in chunks of at most `limit` UTF-16 units, at spaces where possible."""
-    chunks: list[str] = []
-    current: list[str] = []
-    units = 0
-    for char in value:
-        width = utf16_len(char)
-        if units + width > limit:
-            text = "".join(current)
-            cut = text.rfind(" ")
-            head, rest = (text[:cut], text[cut + 1 :]) if cut > 0 else (text, "")
-            chunks.append(head)
-            current, units = list(rest), utf16_len(rest)
-        current.append(char)
-        units += width
-    return [*chunks, "".join(current)] if current else chunks
 
 
 def pieces(block: Block, limit: int = MAX_UNITS) -> list[Piece]:
@@ -72,7 +65,7 @@ def pieces(block: Block, limit: int = MAX_UNITS) -> list[Piece]:
             out.append(piece)
             continue
         text = "".join(s.text for s in line)
-        out += [_line((Span(chunk),)) for chunk in split_units(text, limit)]
+        out += [_line((Span(chunk),)) for chunk in split_text(text, limit, width)]
     return out
 
 

@@ -1,13 +1,13 @@
-"""Report pages as HTML: the reference structure, every piece of commit and model text escaped."""
+"""Report pages as HTML: the neutral document's syntax, every piece of text escaped."""
 
 from __future__ import annotations
 
-from html import escape
+import html
 
-from bot.i18n import SEVERITY, change_type_label, text
-from bot.layout import analysis_notes
-from bot.models import SEVERITIES_DESC, DigestEntry, RepoDigest
-from bot.report import anchor_of, commit_rows, stats_line
+from bot.document import DigestDoc, EntryDoc, Link, Section, Table, digest_document
+from bot.i18n import SEVERITY
+from bot.models import SEVERITIES_DESC, RepoDigest
+from bot.sanitize import clean
 
 # No script anywhere: folding is <details>, so the policy can forbid every script.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
@@ -21,6 +21,11 @@ summary{cursor:pointer;font-weight:600}.sha{font-family:monospace}.note{color:#5
 """
 
 
+def escape(value: str) -> str:
+    """Any text as inert HTML (text or attribute value), without control or bidi characters."""
+    return html.escape(clean(value), quote=True)
+
+
 def _page(title: str, body: str, lang: str) -> str:
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
@@ -29,106 +34,85 @@ def _page(title: str, body: str, lang: str) -> str:
     )
 
 
-def _counts(digest: RepoDigest) -> str:
-    return f'<p class="counts">{escape(stats_line(digest))}</p>'
-
-
 def render_page(digest: RepoDigest, index_url: str | None) -> str:
     """One digest's full report; the repository links to its index when `index_url` is given."""
-    lang = digest.language
-    title = f"{digest.repo} — {text(lang, 'title', day=digest.day.isoformat())}"
-    repo = escape(digest.repo)
+    return render_document(digest_document(digest), index_url)
+
+
+def render_document(doc: DigestDoc, index_url: str | None) -> str:
+    """A digest document as a page."""
+    title, repo = f"{doc.repo} — {doc.title}", escape(doc.repo)
     parts = [
         f"<h1>{escape(title)}</h1>",
         f'<p><a href="{escape(index_url)}">{repo}</a></p>' if index_url else f"<p>{repo}</p>",
     ]
-    if not digest.entries:
-        parts.append(f"<p>{escape(text(lang, 'no_commits'))}</p>")
-        return _page(title, "".join(parts), lang)
+    parts += [f'<p class="note">{escape(note)}</p>' for note in doc.notes]
+    if doc.empty:
+        return _page(title, "".join([*parts, f"<p>{escape(doc.empty)}</p>"]), doc.language)
     parts += [
-        _commit_table(digest),
-        f'<h2 id="stats">{escape(text(lang, "stats"))}</h2>',
-        _counts(digest),
+        _table(doc.commits),
+        f'<h2 id="{escape(doc.stats_anchor)}">{escape(doc.stats_label)}</h2>',
+        f'<p class="counts">{escape(doc.stats)}</p>',
     ]
-    if digest.overview:
-        parts.append(f"<p>{escape(digest.overview)}</p>")
-    parts.append(_contents(digest))
-    for severity in SEVERITIES_DESC:
-        group = digest.group(severity)
-        if group:
-            label = text(lang, f"group_{severity.value}", n=len(group))
-            parts.append(f'<h2 id="{severity.value}">{escape(label)}</h2>')
-            parts += [_entry(e, digest) for e in group]
-    return _page(title, "".join(parts), lang)
+    if doc.overview:
+        parts.append(f"<p>{escape(doc.overview)}</p>")
+    parts.append(f"<nav><h2>{escape(doc.contents_label)}</h2>{_links(doc.contents)}</nav>")
+    for group in doc.groups:
+        parts.append(f'<h2 id="{escape(group.anchor)}">{escape(group.label)}</h2>')
+        parts += [_entry(e, doc) for e in group.entries]
+    return _page(title, "".join(parts), doc.language)
 
 
-def _commit_table(digest: RepoDigest) -> str:
-    lang = digest.language
-    head = "".join(
-        f"<th>{escape(text(lang, k))}</th>" for k in ("col_time", "col_author", "col_title")
-    )
-    rows = [
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in commit_rows(digest)
-    ]
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-def _contents(digest: RepoDigest) -> str:
-    lang = digest.language
-    items = [f'<li><a href="#stats">{escape(text(lang, "stats"))}</a></li>']
-    for severity in SEVERITIES_DESC:
-        group = digest.group(severity)
-        if not group:
-            continue
-        label = escape(text(lang, f"group_{severity.value}", n=len(group)))
-        links = "".join(
-            f'<li><a href="#{anchor_of(e)}">{escape(e.commit.title)}</a></li>' for e in group
+def _table(table: Table, head_column: bool = False) -> str:
+    def row(cells: tuple[str, ...]) -> str:
+        return (
+            "<tr>"
+            + "".join(
+                f"<th>{escape(c)}</th>" if head_column and i == 0 else f"<td>{escape(c)}</td>"
+                for i, c in enumerate(cells)
+            )
+            + "</tr>"
         )
-        items.append(f'<li><a href="#{severity.value}">{label}</a><ul>{links}</ul></li>')
-    return f"<nav><h2>{escape(text(lang, 'toc'))}</h2><ul>{''.join(items)}</ul></nav>"
+
+    head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in table.columns) + "</tr>"
+    return f"<table>{head}{''.join(row(r) for r in table.rows)}</table>"
 
 
-def _entry(entry: DigestEntry, digest: RepoDigest) -> str:
-    lang, a, commit = digest.language, entry.analysis, entry.commit
-    rows = [
-        (text(lang, "change_type"), change_type_label(lang, a.change_type)),
-        (text(lang, "severity"), f"{SEVERITY[lang][a.severity]} — {a.severity_reason}"),
-        (text(lang, "summary"), a.summary),
-    ]
-    body = "".join(f"<p><strong>{escape(k)}</strong>: {escape(v)}</p>" for k, v in rows)
-    if a.severity.value != "low":  # as in the reference: a low entry carries its summary only
-        body += _details(entry, lang)
-    body += "".join(f'<p class="note">{escape(n)}</p>' for n in analysis_notes(a))
+def _links(links: tuple[Link, ...]) -> str:
+    items = "".join(
+        f'<li><a href="#{escape(link.anchor)}">{escape(link.label)}</a>'
+        + (_links(link.children) if link.children else "")
+        + "</li>"
+        for link in links
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _entry(entry: EntryDoc, doc: DigestDoc) -> str:
+    body = "".join(_section(s, doc.labels.colon) for s in entry.sections)
+    body += "".join(f'<p class="note">{escape(n)}</p>' for n in entry.notes)
     link = ""
-    if commit.url and commit.url.startswith(("https://", "http://")):
-        label = escape(text(lang, "view_commit"))
-        link = f' · <a href="{escape(commit.url)}" rel="noopener noreferrer">{label}</a>'
-    head = f'{escape(commit.title)} <span class="sha">{escape(commit.short_sha)}</span>{link}'
+    if entry.url:
+        label = escape(doc.labels.view_commit)
+        link = f' · <a href="{escape(entry.url)}" rel="noopener noreferrer">{label}</a>'
+    head = f'{escape(entry.title)} <span class="sha">{escape(entry.short_sha)}</span>{link}'
     return (
-        f'<details open id="{anchor_of(entry)}" class="sev-{a.severity.value}">'
-        f"<summary>{SEVERITY[lang][a.severity]} {head}</summary>{body}</details>"
+        f'<details open id="{escape(entry.anchor)}" class="sev-{entry.severity.value}">'
+        f"<summary>{escape(entry.severity_label)} {head}</summary>{body}</details>"
     )
 
 
-def _details(entry: DigestEntry, lang: str) -> str:
-    a = entry.analysis
-    body = _listed(text(lang, "scope"), a.impact_scope)
-    if a.severity.value == "high" and a.insights and a.insights.items():
-        cells = "".join(
-            f"<tr><th>{escape(text(lang, k))}</th><td>{escape(v)}</td></tr>"
-            for k, v in a.insights.items()
-        )
-        body += f"<p><strong>{escape(text(lang, 'insights'))}</strong></p><table>{cells}</table>"
-    body += _listed(text(lang, "risks"), a.risks)
-    return body + _listed(text(lang, "recommendations"), a.recommendations)
-
-
-def _listed(label: str, items: tuple[str, ...]) -> str:
-    if not items:
-        return ""
-    rows = "".join(f"<li>{escape(item)}</li>" for item in items)
-    return f"<p><strong>{escape(label)}</strong></p><ul>{rows}</ul>"
+def _section(section: Section, colon: str) -> str:
+    label = f"<strong>{escape(section.label)}</strong>"
+    if section.missing:
+        return f'<p>{label}{escape(colon)}<em class="missing">{escape(section.missing)}</em></p>'
+    if section.shape == "line":
+        return f"<p>{label}{escape(colon)}{escape(section.text)}</p>"
+    if section.shape == "table" and section.table:
+        return f"<p>{label}</p>{_table(section.table, head_column=True)}"
+    tag = "ol" if section.shape == "numbered" else "ul"
+    items = "".join(f"<li>{escape(item)}</li>" for item in section.items)
+    return f"<p>{label}</p><{tag}>{items}</{tag}>"
 
 
 def render_index(repo: str, rows: list[tuple[RepoDigest, str]]) -> str:

@@ -272,3 +272,15 @@ async def test_a_thousand_commit_day_in_one_read(repo: GitRepo) -> None:
     assert [c.sha for c in commits] == shas
     assert all(len(c.files) == 2 for c in commits[1:])
     assert commits[-1].files[0].patch == "@@ -1 +1 @@\n-change 998\n+change 999"
+
+
+async def test_a_two_megabyte_message_line_does_not_swallow_the_next_commit(
+    repo: GitRepo,
+) -> None:
+    seed(repo, {"a.txt": "a\n"})
+    first = repo.commit("feat: long\n\n" + "y" * (2 << 20), at(10), {"a.txt": "b\n"})
+    second = repo.commit("fix: next", at(11), {"a.txt": "c\n"})
+    commits = await day_of(repo)
+    assert [c.sha for c in commits] == [first, second]
+    assert commits[0].title == "feat: long" and commits[0].files[0].patch == "@@ -1 +1 @@\n-a\n+b"
+    assert commits[1].files[0].patch == "@@ -1 +1 @@\n-b\n+c"

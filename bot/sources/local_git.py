@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import os
 import re
 import secrets
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from bot.days import DayWindow
 from bot.errors import CommandError, SourceError
@@ -53,6 +53,8 @@ _LOG_OPTIONS = (
     "--patch",
 )
 _MAX_LINE = 1024 * 1024  # longer lines are cut (they exceed every patch limit anyway)
+_CHUNK = 1 << 16
+_TAIL = 64  # bytes kept of a cut line's end: the commit framing marker sits there
 _ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
 
 
@@ -227,14 +229,14 @@ class LocalGitSource:
                     stdout=subprocess.PIPE,
                     stderr=errors,
                     env={**os.environ, **_ENV},
-                    bufsize=1 << 16,
                 )
             except OSError as exc:
                 raise self._os_error(exc) from None
             with proc:
                 assert proc.stdout is not None
                 try:
-                    found = list(LogReader(token, self._limits).commits(_lines(proc.stdout)))
+                    read = functools.partial(os.read, proc.stdout.fileno())
+                    found = list(LogReader(token, self._limits).commits(_lines(read)))
                 finally:
                     proc.stdout.close()
                     proc.wait()
@@ -259,16 +261,27 @@ def _commit(
     )
 
 
-def _lines(stream: IO[bytes], limit: int = _MAX_LINE) -> Iterator[bytes]:
-    """The stream's lines without their newline; a longer line keeps its head and its tail."""
-    readline = stream.readline
-    while line := readline(limit):
-        if line[-1:] == b"\n":
-            yield line[:-1]
-            continue
-        if len(line) == limit:  # cut: skip to the line's end, keeping its last bytes
-            tail = b""
-            while (rest := readline(limit)) and rest[-1:] != b"\n":
-                tail = (tail + rest)[-64:]
-            line += (tail + rest.rstrip(b"\n"))[-64:]
-        yield line
+def _lines(read: Callable[[int], bytes], limit: int = _MAX_LINE) -> Iterator[bytes]:
+    """The lines read, without their newline; a line over `limit` keeps its head and its tail.
+
+    Chunks are split in C (bytes.split): a Python loop per line would cost more than git.
+    """
+    pending = b""
+    head: bytes | None = None  # set while skipping the middle of an over-long line
+    while chunk := read(_CHUNK):
+        if head is not None:
+            end = chunk.find(b"\n")
+            if end < 0:
+                pending = (pending + chunk)[-_TAIL:]
+                continue
+            yield head + (pending + chunk[:end])[-_TAIL:]
+            head, pending, chunk = None, b"", chunk[end + 1 :]
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield from lines
+        if len(pending) > limit:
+            head, pending = pending[:limit], pending[-_TAIL:]
+    if head is not None:
+        yield head + pending
+    elif pending:
+        yield pending

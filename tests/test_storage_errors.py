@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -87,17 +88,16 @@ def test_a_full_disk_when_migrating(
     assert "ran out of disk space: free some space" in line
 
 
-@pytest.fixture
-def disk_fills_up() -> Iterator[None]:
-    """Every new SQLite connection may not grow its file: the next write finds the disk full."""
+@contextmanager
+def disk_fills_up_now() -> Iterator[None]:
+    """SQLite connections opened from now on may not grow their file: the disk is "full"."""
 
     def no_growth(dbapi_connection: Any, _record: Any) -> None:
-        if isinstance(dbapi_connection, sqlite3.Connection) or "sqlite" in repr(dbapi_connection):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA page_count")
-            pages = cursor.fetchone()[0]
-            cursor.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
-            cursor.close()
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA page_count")
+        pages = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
+        cursor.close()
 
     event.listen(Engine, "connect", no_growth)
     yield
@@ -105,10 +105,13 @@ def disk_fills_up() -> Iterator[None]:
 
 
 def test_a_full_disk_in_the_middle_of_a_run(
-    tmp_path: Path, day: list[str], capsys: pytest.CaptureFixture[str], disk_fills_up: None
+    tmp_path: Path, repo: GitRepo, day: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'filling.sqlite3'}"
-    line = digest_line(capsys, url, day)
+    url = migrated(tmp_path / "filling.sqlite3")  # migrated while there was room
+    big = "".join(f"value_{i} = {i}\n" for i in range(5000))  # a commit that needs new pages
+    repo.commit("feat: b", datetime(2026, 3, 4, 10, tzinfo=TZ), {"src/b.py": big})
+    with disk_fills_up_now():
+        line = digest_line(capsys, url, day)
     assert f"the database file {tmp_path / 'filling.sqlite3'} ran out of disk space" in line
 
 

@@ -100,6 +100,7 @@ class _Block:
     additions: int = 0
     deletions: int = 0
     kept: list[bytes] = field(default_factory=list)
+    kept_bytes: int = 0
     truncated: bool = False
 
     def header(self, line: bytes) -> None:
@@ -182,7 +183,7 @@ class LogReader:
         """Count and keep hunk lines; return the first line after the hunks (or None at the end)."""
         block = self._block
         assert block is not None
-        room = min(self._limits.file_bytes, self._room)
+        room = start_room = min(self._limits.file_bytes, self._room)
         keep = True
         added = deleted = 0
         start, kept = self._start, block.kept
@@ -204,13 +205,14 @@ class LogReader:
         block.additions += added
         block.deletions += deleted
         block.truncated = not keep
+        block.kept_bytes = start_room - room if keep else sum(len(k) + 1 for k in kept)
         return line
 
     def _close_block(self) -> None:
         block, self._block = self._block, None
         if block is None:
             return
-        self._room -= sum(len(k) + 1 for k in block.kept)
+        self._room -= block.kept_bytes
         change = block.change()
         previous = self._files[-1] if self._files else None
         # A type change (symlink → file, file → submodule) is printed as a deletion followed by

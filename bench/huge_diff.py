@@ -24,40 +24,50 @@ ROOT = Path(__file__).resolve().parent.parent
 DAY = "2026-02-19"
 STAMP = 1771502400  # 2026-02-19 12:00 UTC
 
-# Runs the real entry point, then reports this process's and its children's peak RSS (KiB).
+# Runs the real entry point, then reports its own peak RSS (VmHWM, KiB: this process since its
+# exec) and the largest child's (git) as the kernel counts it.
 _PROBE = """
 import resource, sys
 from digestbot.cli import main
 code = main(sys.argv[1:])
-me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/status") as status:
+    me = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(f"PROBE {code} {me} {kids}", file=sys.stderr)
 """
 
 
-def _blob(mb: int, oneline_mb: int) -> bytes:
-    line = b"generated_value_%09d = compute(alpha, beta, gamma, delta)\n"
-    count = mb * 1024 * 1024 // len(line % 0)
-    text = b"".join(line % i for i in range(count))
-    return text + b"x" * (oneline_mb * 1024 * 1024) + b"\n"
+_LINE = b"generated_value_%09d = compute(alpha, beta, gamma, delta)\n"
 
 
 def build_repo(path: Path, mb: int, oneline_mb: int) -> int:
-    """A repository with a seed commit and one commit adding the huge file; its diff size."""
+    """A repository with a seed commit and one commit adding the huge file; its size.
+
+    The file is streamed into git fast-import, so this process never holds it: a child forked
+    from a big process would otherwise count the parent's pages in its own peak RSS.
+    """
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
-    blob = _blob(mb, oneline_mb)
-    stream = [
-        b"commit refs/heads/main\ncommitter Bench <b@e.com> %d +0000\ndata 11\nchore: seed\n"
-        b"M 100644 inline README\ndata 6\nhello\n" % (STAMP - 86400),
-        b"commit refs/heads/main\ncommitter Bench <b@e.com> %d +0000\ndata 21\n"
-        b"feat: generated data\n" % STAMP,
-        b"M 100644 inline src/small.py\ndata 6\nx = 1\n",
-        b"M 100644 inline data/generated.py\ndata %d\n%s\n" % (len(blob), blob),
-    ]
-    subprocess.run(
-        ["git", "-C", str(path), "fast-import", "--quiet"], input=b"".join(stream), check=True
+    count = mb * 1024 * 1024 // len(_LINE % 0)
+    size = count * len(_LINE % 0) + oneline_mb * 1024 * 1024 + 1
+    importer = subprocess.Popen(
+        ["git", "-C", str(path), "fast-import", "--quiet"], stdin=subprocess.PIPE
     )
-    return len(blob)
+    assert importer.stdin is not None
+    write = importer.stdin.write
+    head = b"commit refs/heads/main\ncommitter Bench <b@e.com> %d +0000\n"
+    write(head % (STAMP - 86400) + b"data 11\nchore: seed\nM 100644 inline README\ndata 6\nhello\n")
+    write(head % STAMP + b"data 21\nfeat: generated data\n")
+    write(b"M 100644 inline src/small.py\ndata 6\nx = 1\n")
+    write(b"M 100644 inline data/generated.py\ndata %d\n" % size)
+    for start in range(0, count, 10_000):
+        write(b"".join(_LINE % i for i in range(start, min(start + 10_000, count))))
+    for _ in range(oneline_mb):
+        write(b"x" * (1024 * 1024))
+    write(b"\n\n")
+    importer.stdin.close()
+    if importer.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    return size
 
 
 def run_once(repo: Path, work: Path, tree: Path) -> tuple[float, float, float, float]:
@@ -71,7 +81,8 @@ def run_once(repo: Path, work: Path, tree: Path) -> tuple[float, float, float, f
     env = {**os.environ, "PYTHONPATH": str(tree)}
     env.pop("OPENAI_API_KEY", None)
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    # cwd: `python -c` puts the working folder first on sys.path, which must not be a tree.
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work, check=False)
     seconds = time.perf_counter() - started
     probe = [line for line in done.stderr.splitlines() if line.startswith("PROBE ")]
     if not probe or probe[-1].split()[1] != "0":
@@ -99,7 +110,7 @@ def main() -> None:
     print(f"runs (wall / digestbot peak RSS): {each}")
     print(f"wall time: median {med[0]:.2f} s")
     print(f"peak RSS digestbot: median {med[1]:.0f} MiB")
-    print(f"peak RSS git (child): median {med[2]:.0f} MiB")
+    print(f"peak RSS of the largest child (git): median {med[2]:.0f} MiB")
     print(f"database after the run: {med[3]:.2f} MiB")
 
 

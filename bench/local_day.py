@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAMP = 1771459200  # 2026-02-19 00:00 UTC
 
 _PROBE = """
-import asyncio, resource, sys, time
+import asyncio, sys, time
 from datetime import date
 from pathlib import Path
 from bot.days import DayWindow
@@ -35,7 +35,8 @@ start = time.perf_counter()
 day = DayWindow(date(2026, 2, 19), "UTC")
 commits = asyncio.run(LocalGitSource(Path(sys.argv[1])).commits(day))
 seconds = time.perf_counter() - start
-me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/status") as status:  # peak RSS since exec (ru_maxrss counts the fork)
+    me = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
 print(f"PROBE {len(commits)} {seconds} {me}")
 """
 
@@ -95,11 +96,13 @@ def read_once(repo: Path, tree: Path, nofile: int | None, timeout: float) -> tup
 
     env = {**os.environ, "PYTHONPATH": str(tree)}
     argv = [sys.executable, "-c", _PROBE, str(repo)]
+    # cwd: `python -c` puts the working folder first on sys.path, which must not be a tree.
     done = subprocess.run(
         argv,
         capture_output=True,
         text=True,
         env=env,
+        cwd=repo.parent,
         preexec_fn=limit,
         timeout=timeout,
         check=False,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 
 from bot.errors import StorageError
 from bot.storage.database import create_engine, migrate
@@ -121,3 +124,64 @@ def test_postgresql_that_is_not_running(day: list[str], capsys: pytest.CaptureFi
         "digestbot: the PostgreSQL database digests at 127.0.0.1:1 refused the connection: "
         "is PostgreSQL running, and is DATABASE_URL right?"
     )
+
+
+class _Proxy:
+    """A TCP forwarder to PostgreSQL that can be cut, as if the server stopped mid-run."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._upstream = (host, port)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._sockets: list[socket.socket] = [self._server]
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._upstream)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        for end in (source, target):
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        for sock in self._sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+async def test_postgresql_stopping_in_the_middle_of_a_run_is_one_line(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("needs the PostgreSQL suite (tests/run_suite.sh runs it)")
+    proxy = _Proxy(url.host or "127.0.0.1", url.port or 5432)
+    store = SqlStore(
+        create_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    )
+    await store.put_commit(commit("feat: before"))
+
+    proxy.cut()
+
+    with pytest.raises(StorageError) as caught:
+        await store.put_commit(commit("feat: after", sha="b" * 40))
+    line = str(caught.value)
+    assert line.startswith(f"the PostgreSQL database {url.database} at 127.0.0.1:{proxy.port} ")
+    assert (
+        "closed the connection" in line or "refused the connection" in line
+    ) and "\n" not in line
+    await store.close()

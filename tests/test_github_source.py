@@ -73,6 +73,8 @@ async def test_lists_across_link_pages_and_reads_files_beyond_300(
     pages = [r for r in github.requests if r.path == "/repos/acme/app/commits"]
     assert len(pages) == 2  # 100 a page (GitHub's largest), following Link: rel="next"
     assert pages[0].query["per_page"] == ["100"]
+    huge = [r for r in github.requests if r.path.endswith(f"/commits/{commits[0].sha}")]
+    assert len(huge) == 3  # 650 files at 300 a page, the largest GitHub gives for files
     # PyGithub labels since/until with Z, so the window must have been converted to UTC.
     assert pages[0].query["since"] == ["2026-02-19T05:00:00Z"]
     assert pages[0].query["until"] == ["2026-02-20T05:00:00Z"]

@@ -33,6 +33,7 @@ _log = logging.getLogger(__name__)
 _FETCH_CONCURRENCY = 4
 # GitHub's largest page: a normal day's list is then one request (PyGithub's default is 30).
 _PAGE_SIZE = 100
+_FILES_PAGE = 300  # a commit's files: GitHub's largest page (the general page size would cut it)
 _STATUS = {"added": FileStatus.ADDED, "removed": FileStatus.REMOVED, "renamed": FileStatus.RENAMED}
 # The blob id of an empty file: GitHub sends no patch for it, and it is not binary.
 _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
@@ -208,7 +209,11 @@ class GitHubSource:
         stored = await self._store.get_commit(name, sha)
         if stored is not None:
             return stored
-        commit = await self._call(lambda: _to_commit(name, repo.get_commit(sha), self._limits))
+        commit = await self._call(
+            lambda: _to_commit(
+                name, repo.get_commit(sha, commit_files_per_page=_FILES_PAGE), self._limits
+            )
+        )
         await self._store.put_commit(commit)
         return commit
 

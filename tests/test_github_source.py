@@ -11,11 +11,13 @@ from bot.days import DayWindow
 from bot.errors import CommandError, RateLimitedError, SourceError
 from bot.models import Commit, FileChange, FileStatus
 from bot.sources.github import GitHubSource, RetryPolicy
+from bot.sources.local_git import LocalGitSource
 from bot.sources.patch_limits import PatchLimits
 from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
 from tests.emulators.loopback import Fault
 from tests.factories import change, commit
+from tests.gitrepo import GitRepo
 
 DAY = DayWindow(date(2026, 2, 19), "America/New_York")
 NOON = datetime(2026, 2, 19, 17, 0, tzinfo=UTC)
@@ -311,3 +313,22 @@ async def test_network_failures_are_retried_then_one_line_naming_the_host(
 async def test_a_branch_that_is_an_option_is_refused(store: SqlStore) -> None:
     with pytest.raises(CommandError, match="is not a branch name"):
         GitHubSource("acme/app", store, branch="--output=x")
+
+
+async def test_both_sources_cut_big_patches_at_the_same_line(
+    github: GitHubEmulator, store: SqlStore, repo: GitRepo
+) -> None:
+    when = datetime(2026, 2, 19, 15, 0, tzinfo=UTC)
+    repo.commit("chore: seed", when - timedelta(hours=1), {"a.txt": "a\n"})
+    rows = "".join(f"row {i:05d} é\n" for i in range(3000))
+    repo.commit("feat: big", when, {f"data/f{i}.txt": rows[: 9000 * (i + 1)] for i in range(4)})
+    whole = await LocalGitSource(repo.path, limits=PatchLimits(1 << 30, 1 << 30)).commits(DAY)
+    github.add_repo("acme/app", whole)
+    limits = PatchLimits(file_bytes=12_000, commit_bytes=30_000)
+
+    local = await LocalGitSource(repo.path, limits=limits).commits(DAY)
+    remote = await source(github, store, limits=limits).commits(DAY)
+
+    assert [c.files for c in local] == [c.files for c in remote]
+    assert any(f.patch_truncated and f.patch for f in local[-1].files)
+    assert any(f.patch_truncated and f.patch is None for f in local[-1].files)

@@ -235,7 +235,7 @@ def _to_commit(name: str, gh_commit: Any, limits: PatchLimits) -> Commit:
     room = limits.commit_bytes
     for gh_file in gh_commit.files:
         change = _to_file(gh_file, min(room, limits.file_bytes))
-        room -= len((change.patch or "").encode("utf-8", "replace"))
+        room -= len(change.patch.encode("utf-8", "replace")) + 1 if change.patch else 0
         files.append(change)
     info = gh_commit.commit
     return Commit(

@@ -20,7 +20,9 @@ class PatchLimits:
 
 def cut_patch(patch: str, room: int) -> tuple[str | None, bool]:
     """The leading whole lines of a patch that fit in `room` bytes, and whether it was cut."""
-    size = len(patch.encode("utf-8", "replace"))
+    # Each line costs its bytes plus a newline, exactly as the git reader counts them, so both
+    # sources cut a patch at the same line.
+    size = len(patch.encode("utf-8", "replace")) + 1
     if size <= room:
         return patch, False
     kept: list[str] = []

@@ -10,6 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bot.errors import ConfigError
+from bot.sources.patch_limits import (
+    DEFAULT_COMMIT_PATCH_BYTES,
+    DEFAULT_FILE_PATCH_BYTES,
+    PatchLimits,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///digestbot.sqlite3"
 
@@ -57,9 +62,18 @@ class RulesConfig(StrictModel):
 
 
 class BudgetConfig(StrictModel):
-    """How many estimated tokens of diff a model sees per commit."""
+    """How many estimated tokens of diff a model sees per commit, and how much patch is kept."""
 
     tokens_per_commit: int = Field(default=6000, ge=200)
+    # Patch text a source keeps (UTF-8 bytes): a bigger diff keeps its leading lines and is
+    # marked clipped; its line counts stay whole. Bounds memory and storage for huge diffs.
+    max_file_patch_bytes: int = Field(default=DEFAULT_FILE_PATCH_BYTES, ge=1024)
+    max_commit_patch_bytes: int = Field(default=DEFAULT_COMMIT_PATCH_BYTES, ge=1024)
+
+    @property
+    def patch_limits(self) -> PatchLimits:
+        """The caps as the sources take them."""
+        return PatchLimits(self.max_file_patch_bytes, self.max_commit_patch_bytes)
 
 
 class FilterConfig(StrictModel):

@@ -134,7 +134,7 @@ class Conversation:
         setup = self._channels(target)
         commits = await self._resolve(setup, command)
         if not commits:
-            what = f"#{command.pr_number}" if command.pr_number else command.sha
+            what = f"#{command.pr_number}" if command.pr_number is not None else command.sha
             searched = ", ".join(setup.sources) or "no repositories"
             reply = TextMessage(f"I found no commit for {what} in {searched}.", private=True)
             await send(poster, target, reply)

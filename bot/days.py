@@ -11,6 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.errors import DateSpecError
 
 LAST = "last"
+# Days a window can be built for: git dates start in 1970, and the day after 9999-12-31
+# (the window's end) is past what Python's dates can hold.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9999, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,14 @@ def parse_day(spec: str, tz: str, now: datetime | None = None) -> date | None:
     if text == LAST:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise DateSpecError(
             f"cannot read the date {spec!r}: use today, yesterday, last or YYYY-MM-DD"
         ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DateSpecError(
+            f"the date {day.isoformat()} is out of range: use a day from "
+            f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        )
+    return day

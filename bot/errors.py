@@ -39,5 +39,9 @@ class StorageError(DigestbotError, RuntimeError):
     """The database cannot be used (unreachable, read-only, corrupt, full, newer schema)."""
 
 
+class OutputError(DigestbotError, OSError):
+    """A report or file cannot be written where the user asked (missing folder, disk full)."""
+
+
 class LostClaim(DigestbotError, RuntimeError):
     """Another process took a post over (our lease ran out); stop sending."""

@@ -68,7 +68,12 @@ class FileStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class FileChange:
-    """One file touched by a commit, with its patch when it has a textual one."""
+    """One file touched by a commit, with its patch when it has a textual one.
+
+    `patch_truncated` is True when the diff was too large to keep whole: `patch` then holds only
+    its leading lines, or is None (over the commit's cap, or GitHub left the patch out), while
+    `additions` and `deletions` still count the whole diff. Such a file was not seen whole.
+    """
 
     path: str
     status: FileStatus
@@ -77,6 +82,7 @@ class FileChange:
     patch: str | None = None
     binary: bool = False
     old_path: str | None = None
+    patch_truncated: bool = False
 
     @property
     def changes(self) -> int:

@@ -13,16 +13,21 @@ from pathlib import Path
 
 from bot.config import FilterConfig, Settings, load_settings
 from bot.days import DayWindow, local_zone_name, parse_day, zone
-from bot.errors import ConfigError, DateSpecError, SourceError
+from bot.errors import DigestbotError, OutputError, SourceError
 from bot.i18n import LANGUAGES
 from bot.models import Report, Severity
 from bot.ports import CommitSource
 from bot.report import render_report
+from digestbot.failures import (
+    EXIT_FAILURE,
+    debugging,
+    exit_status,
+    log_unexpected,
+    resource_line,
+    unexpected_line,
+)
 from digestbot.logs import configure_logging
 from digestbot.wiring import ANALYZER_MODES, Core, open_core, warn
-
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +98,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="TOML file: settings and [[subscription]] tables (default: $DIGESTBOT_CONFIG)",
     )
     parser.add_argument("--database", help="database URL (default: $DATABASE_URL or SQLite)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an unexpected error (also DIGESTBOT_DEBUG=1)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -111,33 +121,40 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status. Every failure is one line on stderr."""
     # python-telegram-bot 22 deprecates int durations (RetryAfter.retry_after): use timedelta.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = build_parser().parse_args(argv)
     try:
-        settings = _settings(args)
-        configure_logging(settings, os.environ, level=_log_level(args.command))
-        if args.command == "migrate":
-            from bot.storage.database import migrate
-
-            migrate(settings.database_url)
-            return 0
-        if args.command == "chat":
-            return asyncio.run(_chat(args, settings))
-        if args.command in ("post", "web", "clock", "run"):
-            from digestbot.roles import run_role
-
-            return asyncio.run(run_role(args, settings))
-        return asyncio.run(_digest(args, settings))
-    except (ConfigError, DateSpecError) as exc:
+        return _run(args)
+    except DigestbotError as exc:
         warn(str(exc))
-        return EXIT_USAGE
-    except SourceError as exc:
-        warn(str(exc))
-        return EXIT_FAILURE
+        return exit_status(exc)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug, or the machine: one line, the traceback to a file
+        if debugging(args.debug):
+            raise
+        line = resource_line(exc) or unexpected_line(exc, log_unexpected(exc, args.command))
+        warn(line)
+        return EXIT_FAILURE
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(settings, os.environ, level=_log_level(args.command))
+    if args.command == "migrate":
+        from bot.storage.database import migrate
+
+        migrate(settings.database_url)
+        return 0
+    if args.command == "chat":
+        return asyncio.run(_chat(args, settings))
+    if args.command in ("post", "web", "clock", "run"):
+        from digestbot.roles import run_role
+
+        return asyncio.run(run_role(args, settings))
+    return asyncio.run(_digest(args, settings))
 
 
 def _log_level(command: str) -> int:
@@ -149,6 +166,7 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
     tz = args.tz or local_zone_name()
     zone(tz)
     day = parse_day(args.date, tz)
+    _check_out(args.out)  # before any work: a report that cannot be written is not built
     core = await open_core(settings, args.analyzer)
     try:
         if core.analyzer_note:
@@ -184,7 +202,8 @@ async def _build_report(
     if day is None:
         latest = [t for t in [await s.latest_commit_time() for s in sources] if t]
         if not latest:
-            raise SourceError("no commits found: the repository is empty")
+            names = ", ".join([await s.repo_name() for s in sources])
+            raise SourceError(f"{names} has no commits yet: there is no last day to digest")
         day = DayWindow.of(max(latest), tz).day
     window = DayWindow(day, tz)
     digests = []
@@ -210,12 +229,33 @@ class _Bar:
         sys.stderr.flush()
 
 
-def _write(markdown: str, out: str) -> None:
+def _check_out(out: str) -> None:
+    """Refuse an --out that cannot be written, before the digest is built."""
     if out == "-":
-        sys.stdout.write(markdown)
-        sys.stdout.flush()
         return
-    Path(out).write_text(markdown, encoding="utf-8")
+    target = Path(out)
+    folder = target.parent
+    if target.is_dir():
+        raise OutputError(f"cannot write the report to {out}: it is a directory")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write the report to {out}: {folder} does not exist")
+    if not os.access(target if target.exists() else folder, os.W_OK):
+        raise OutputError(f"cannot write the report to {out}: permission denied")
+
+
+def _write(markdown: str, out: str) -> None:
+    try:
+        if out == "-":
+            sys.stdout.write(markdown)
+            sys.stdout.flush()
+            return
+        Path(out).write_text(markdown, encoding="utf-8")
+    except OSError as exc:
+        where = "stdout" if out == "-" else out
+        raise OutputError(
+            f"cannot write the report to {where}: {exc.strerror or exc}; the digest is stored, "
+            "so running again prints it without new model calls"
+        ) from None
 
 
 def closing_line(report: Report, core: Core) -> str:

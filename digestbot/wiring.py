@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.conversation import ChannelSetup, Conversation
 from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
-from bot.errors import ConfigError, SourceError
+from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
@@ -88,9 +88,16 @@ def make_source(
     """Choose the source for a `--repo` value: an existing path wins over `owner/name`."""
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
-        return LocalGitSource(path, branch)
+        return LocalGitSource(path, branch, settings.budget.patch_limits)
     token = settings.github.token.get_secret_value() if settings.github.token else None
-    return GitHubSource(spec, store, token=token, base_url=settings.github.api_url, branch=branch)
+    return GitHubSource(
+        spec,
+        store,
+        token=token,
+        base_url=settings.github.api_url,
+        branch=branch,
+        limits=settings.budget.patch_limits,
+    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
         return AnalyzerChoice(rules)
     if not settings.model.configured:
         if mode == "llm":
-            raise SourceError(
+            raise ConfigError(
                 "--analyzer llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for "
                 "a provider other than OpenAI)"
             )

@@ -65,6 +65,37 @@ class GitRepo:
         )
         return self.git("rev-parse", "HEAD")
 
+    def symlink(self, rel: str, target: str) -> None:
+        link = self.path / rel
+        if link.exists() or link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)
+
+    def gitlink(self, rel: str, sha: str) -> None:
+        """Record a submodule at `rel` pointing at `sha` (not checked out: an empty directory)."""
+        (self.path / rel).mkdir(parents=True, exist_ok=True)
+        self.git("update-index", "--add", "--cacheinfo", f"160000,{sha},{rel}")
+
+    def fast_import(self, count: int, when: datetime, files_each: int = 1) -> list[str]:
+        """`count` commits on main, one second apart from `when`, written by git fast-import."""
+        stamp = int(when.timestamp())
+        parts: list[bytes] = []
+        for i in range(count):
+            message = f"feat: change {i}\n".encode()
+            parts.append(b"commit refs/heads/main\nmark :%d\n" % (i + 1))
+            parts.append(b"committer Test Author <a@e.com> %d +0000\n" % (stamp + i))
+            parts.append(b"data %d\n%s" % (len(message), message))
+            for j in range(files_each):
+                body = f"change {i}\n".encode() * (j + 1)
+                parts.append(b"M 100644 inline src/f%d.txt\ndata %d\n%s\n" % (j, len(body), body))
+        subprocess.run(
+            ["git", "-C", str(self.path), "fast-import", "--quiet"],
+            input=b"".join(parts),
+            check=True,
+            capture_output=True,
+        )
+        return self.git("log", "--format=%H", "main").split()[::-1]
+
     def merge(self, branch: str, message: str, when: datetime) -> str:
         stamp = when.isoformat()
         env = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import requests
 from github import Auth, Github, GithubException
 from github.GithubException import (
     BadCredentialsException,
@@ -20,20 +23,30 @@ from bot.days import DayWindow
 from bot.errors import RateLimitedError, SourceError
 from bot.models import Commit, FileChange, FileStatus
 from bot.ports import CommitStore
+from bot.sources.local_git import check_branch
+from bot.sources.network import network_failure
+from bot.sources.patch_limits import PatchLimits, cut_patch
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 # Parallel commit fetches: GitHub discourages many concurrent requests from one token.
 _FETCH_CONCURRENCY = 4
+# GitHub's largest page: a normal day's list is then one request (PyGithub's default is 30).
+_PAGE_SIZE = 100
+_FILES_PAGE = 300  # a commit's files: GitHub's largest page (the general page size would cut it)
 _STATUS = {"added": FileStatus.ADDED, "removed": FileStatus.REMOVED, "renamed": FileStatus.RENAMED}
+# The blob id of an empty file: GitHub sends no patch for it, and it is not binary.
+_EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the GitHub source retries: 5xx with backoff, rate limits when the reset is near."""
+    """How the GitHub source retries: 5xx and network errors with backoff, near rate limits."""
 
     attempts: int = 4
     backoff_seconds: float = 1.0
     max_rate_limit_wait_seconds: float = 90.0
+    timeout_seconds: int = 30  # PyGithub takes whole seconds only
 
 
 class GitHubSource:
@@ -49,13 +62,15 @@ class GitHubSource:
         branch: str | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        limits: PatchLimits | None = None,
     ) -> None:
         self._full_name = full_name
         self._store = store
         self._token = token
         self._base_url = base_url
-        self._branch = branch
+        self._branch = check_branch(branch)
         self._retry = retry or RetryPolicy()
+        self._limits = limits or PatchLimits()
         self._sleep = sleep
         self._client: Github | None = None
         self._repo: Any = None
@@ -67,20 +82,44 @@ class GitHubSource:
                 auth=Auth.Token(self._token) if self._token else None,
                 base_url=self._base_url,
                 retry=None,
-                timeout=30,
+                timeout=self._retry.timeout_seconds,
+                per_page=_PAGE_SIZE,
                 seconds_between_requests=None,
                 seconds_between_writes=None,
             )
         return self._client
 
     async def _call(self, fn: Callable[[], T]) -> T:
-        """Run blocking PyGithub work in a thread, retrying 5xx and near rate-limit resets."""
+        """Run blocking PyGithub work in a thread, retrying 5xx, network errors, near resets."""
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 return await asyncio.to_thread(fn)
             except (RateLimitExceededException, GithubException) as exc:
                 await self._recover(exc, attempt)
+            except requests.RequestException as exc:
+                await self._reconnect(exc, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _reconnect(self, exc: requests.RequestException, attempt: int) -> None:
+        """Back off after a connection refused, reset, DNS failure or time-out; then one line."""
+        what = network_failure(exc)
+        host = urlsplit(self._base_url).netloc or self._base_url
+        if attempt >= self._retry.attempts:
+            raise SourceError(
+                f"cannot reach GitHub at {host}: {what} (tried {attempt} times); "
+                "check the network, or GITHUB_API_URL"
+            ) from None
+        wait = self._retry.backoff_seconds * 2 ** (attempt - 1)
+        _log.info(
+            "github retry %d/%d for %s in %.1fs: %s at %s",
+            attempt,
+            self._retry.attempts,
+            self._full_name,
+            wait,
+            what,
+            host,
+        )
+        await self._sleep(wait)
 
     async def _recover(self, exc: GithubException, attempt: int) -> None:
         last = attempt >= self._retry.attempts
@@ -93,11 +132,15 @@ class GitHubSource:
         if isinstance(exc, RateLimitExceededException) or exc.status == 429:
             wait = _rate_limit_wait(exc.headers or {})
             if last or wait > self._retry.max_rate_limit_wait_seconds:
-                raise RateLimitedError(_rate_limit_message(exc.headers or {}, wait)) from None
+                message = _rate_limit_message(wait, with_token=bool(self._token))
+                raise RateLimitedError(message) from None
+            _log.info("github rate limit for %s: waiting %.0fs", self._full_name, wait)
             await self._sleep(wait)
             return
         if exc.status >= 500 and not last:
-            await self._sleep(self._retry.backoff_seconds * 2 ** (attempt - 1))
+            wait = self._retry.backoff_seconds * 2 ** (attempt - 1)
+            _log.info("github retry %d for %s after %s", attempt, self._full_name, exc.status)
+            await self._sleep(wait)
             return
         raise SourceError(
             f"GitHub answered {exc.status} for {self._full_name}: "
@@ -166,7 +209,11 @@ class GitHubSource:
         stored = await self._store.get_commit(name, sha)
         if stored is not None:
             return stored
-        commit = await self._call(lambda: _to_commit(name, repo.get_commit(sha)))
+        commit = await self._call(
+            lambda: _to_commit(
+                name, repo.get_commit(sha, commit_files_per_page=_FILES_PAGE), self._limits
+            )
+        )
         await self._store.put_commit(commit)
         return commit
 
@@ -182,9 +229,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _to_commit(name: str, gh_commit: Any) -> Commit:
-    """A PyGithub Commit (files paged beyond 300) → our Commit; blocking."""
-    files = tuple(_to_file(f) for f in gh_commit.files)
+def _to_commit(name: str, gh_commit: Any, limits: PatchLimits) -> Commit:
+    """A PyGithub Commit (files paged beyond 300) → our Commit, patches capped; blocking."""
+    files = []
+    room = limits.commit_bytes
+    for gh_file in gh_commit.files:
+        change = _to_file(gh_file, min(room, limits.file_bytes))
+        room -= len(change.patch.encode("utf-8", "replace")) + 1 if change.patch else 0
+        files.append(change)
     info = gh_commit.commit
     return Commit(
         repo=name,
@@ -193,24 +245,28 @@ def _to_commit(name: str, gh_commit: Any) -> Commit:
         committed_at=_aware(info.committer.date),
         message=info.message,
         parents=len(gh_commit.parents),
-        files=files,
+        files=tuple(files),
         url=gh_commit.html_url,
     )
 
 
-def _to_file(gh_file: Any) -> FileChange:
-    patch = gh_file.patch
+def _to_file(gh_file: Any, room: int) -> FileChange:
     status = _STATUS.get(gh_file.status, FileStatus.MODIFIED)
-    # GitHub omits the patch of a binary file and counts no lines for it.
-    binary = patch is None and gh_file.changes == 0 and status is not FileStatus.RENAMED
+    patch, cut = cut_patch(gh_file.patch, room) if gh_file.patch else (None, False)
+    # No patch and no lines: a binary file, unless it is empty (its blob id says so) or a pure
+    # rename. No patch but lines changed: GitHub left a diff out for its size, so it was not
+    # seen, which `patch_truncated` says.
+    unlisted = gh_file.patch is None and gh_file.changes == 0
+    binary = unlisted and status is not FileStatus.RENAMED and gh_file.sha != _EMPTY_BLOB
     return FileChange(
         path=gh_file.filename,
         status=status,
         additions=gh_file.additions,
         deletions=gh_file.deletions,
-        patch=patch or None,
+        patch=patch,
         binary=binary,
         old_path=gh_file.previous_filename if status is FileStatus.RENAMED else None,
+        patch_truncated=cut or (gh_file.patch is None and gh_file.changes > 0),
     )
 
 
@@ -223,8 +279,13 @@ def _rate_limit_wait(headers: dict[str, Any]) -> float:
     return 60.0  # GitHub's advice for secondary limits without a header
 
 
-def _rate_limit_message(headers: dict[str, Any], wait: float) -> str:
+def _rate_limit_message(wait: float, *, with_token: bool) -> str:
     reset = datetime.fromtimestamp(time.time() + wait, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if with_token:
+        return (
+            f"GitHub rate limit exceeded; it resets at {reset}. The limit spent is this "
+            "GITHUB_TOKEN's: try again after the reset."
+        )
     return (
         f"GitHub rate limit exceeded; it resets at {reset}. "
         "Set GITHUB_TOKEN for a higher limit, or try again after the reset."

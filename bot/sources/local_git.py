@@ -1,26 +1,61 @@
-"""Commits from a local git repository, read with the git command line (no network, no keys)."""
+"""Commits from a local git repository, read with the git command line (no network, no keys).
+
+A day is read with ONE `git log -p` process whose output is parsed as it streams (in a worker
+thread, off the event loop): one process however many commits, time linear in the diff's size,
+memory bounded by the patch limits.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import functools
+import os
 import re
+import secrets
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.days import DayWindow
-from bot.errors import SourceError
-from bot.models import Commit, FileChange, FileStatus
+from bot.errors import CommandError, SourceError
+from bot.models import Commit, FileChange, pr_number_from_title
+from bot.sources.git_log import LogHead, LogReader, decode, log_format
+from bot.sources.patch_limits import PatchLimits
 
 _REMOTE = re.compile(
     r"^(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^:/]+)(?::\d+)?[:/](?P<owner>[^/]+)/(?P<name>[^/]+?)"
     r"(?:\.git)?/?$"
 )
-_DIFF_START = re.compile(rb"^diff --git ", re.MULTILINE)
-
-
-def _decode(raw: bytes) -> str:
-    # Commit text and patches may hold any bytes; a bad byte becomes U+FFFD, never an error.
-    return raw.decode("utf-8", errors="replace")
+_SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{4,40}$")
+# git's own rules for a branch name (git-check-ref-format), plus: never an option.
+_BAD_REF = re.compile(r"(^[-./])|(\.\.)|(@\{)|([\x00-\x20\x7f~^:?*\[\\])|(\.lock$)|([./]$)|(/\.)")
+# Fixed output whatever the user's git config says (prefixes, renames, colour, drivers, notes…).
+_LOG_OPTIONS = (
+    "--root",
+    "--diff-merges=first-parent",  # a merge is shown against its first parent, as GitHub does
+    "--find-renames",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-relative",
+    "--submodule=short",
+    "--ignore-submodules=none",
+    "--unified=3",
+    "--inter-hunk-context=0",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--no-notes",
+    "--no-show-signature",
+    "--no-mailmap",
+    "--patch",
+)
+_MAX_LINE = 1024 * 1024  # longer lines are cut (they exceed every patch limit anyway)
+_CHUNK = 1 << 16
+_TAIL = 64  # bytes kept of a cut line's end: the commit framing marker sits there
+_ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
 
 
 def parse_remote(url: str) -> tuple[str, str] | None:
@@ -33,30 +68,61 @@ def parse_remote(url: str) -> tuple[str, str] | None:
     return match.group("host"), f"{match.group('owner')}/{match.group('name')}"
 
 
+def check_branch(name: str | None) -> str | None:
+    """A user-given branch name, refused when git would not take it as one (or as an option)."""
+    if name is not None and (not name or _BAD_REF.search(name)):
+        raise CommandError(f"{name!r} is not a branch name: use a name such as main or release/1.2")
+    return name
+
+
+def resource_error(exc: OSError, doing: str) -> SourceError | None:
+    """One line for a machine limit (open files, memory, processes), else None."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return SourceError(
+            f"too many open files while {doing}: raise the limit (ulimit -n) or digest "
+            "fewer repositories at once"
+        )
+    if exc.errno in (errno.ENOMEM, errno.EAGAIN):
+        return SourceError(f"out of memory or processes while {doing}: free some and retry")
+    return None
+
+
 class LocalGitSource:
     """Commits on a branch of a repository on disk (default: the checked-out one)."""
 
-    def __init__(self, path: Path, branch: str | None = None) -> None:
+    def __init__(
+        self, path: Path, branch: str | None = None, limits: PatchLimits | None = None
+    ) -> None:
         self._path = path
-        self._branch = branch
+        self._branch = check_branch(branch)
+        self._limits = limits or PatchLimits()
         self._remote: tuple[str, str] | bool | None = False
 
+    def _command(self, *args: str) -> list[str]:
+        return ["git", "-c", "core.quotePath=true", "-C", str(self._path), *args]
+
     async def _git(self, *args: str) -> bytes:
+        """Run a short git command in a worker thread; its output, or a SourceError."""
         try:
-            proc = await asyncio.create_subprocess_exec(
-                "git",
-                "-C",
-                str(self._path),
-                *args,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            done = await asyncio.to_thread(
+                subprocess.run,
+                self._command(*args),
+                capture_output=True,
+                env={**os.environ, **_ENV},
+                check=False,
             )
-        except FileNotFoundError as exc:
-            raise SourceError("git is not installed on this machine") from exc
-        out, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise SourceError(self._explain(_decode(err).strip()))
-        return out
+        except OSError as exc:
+            raise self._os_error(exc) from None
+        if done.returncode != 0:
+            raise SourceError(self._explain(decode(done.stderr)))
+        return done.stdout
+
+    def _os_error(self, exc: OSError) -> SourceError:
+        if isinstance(exc, FileNotFoundError) and exc.filename == "git":
+            return SourceError("git is not installed on this machine")
+        return resource_error(exc, f"running git in {self._path}") or SourceError(
+            f"cannot run git in {self._path}: {exc.strerror or exc}"
+        )
 
     def _explain(self, stderr: str) -> str:
         if not self._path.exists():
@@ -65,12 +131,13 @@ class LocalGitSource:
             return f"{self._path} is not a git repository"
         if "unknown revision" in stderr or "bad revision" in stderr:
             return f"branch {self._branch!r} does not exist in {self._path}"
-        return f"git failed in {self._path}: {stderr}"
+        fatal = [line for line in stderr.splitlines() if line.startswith(("fatal:", "error:"))]
+        return f"git failed in {self._path}: {(fatal or stderr.splitlines() or ['?'])[0]}"
 
     async def _origin(self) -> tuple[str, str] | None:
         if self._remote is False:
             raw = await self._git("config", "--get", "--default", "", "remote.origin.url")
-            self._remote = parse_remote(_decode(raw).strip())
+            self._remote = parse_remote(decode(raw).strip())
         return self._remote if isinstance(self._remote, tuple) else None
 
     async def repo_name(self) -> str:
@@ -78,118 +145,143 @@ class LocalGitSource:
         origin = await self._origin()
         if origin:
             return origin[1]
-        top = _decode(await self._git("rev-parse", "--show-toplevel")).strip()
+        top = decode(await self._git("rev-parse", "--show-toplevel")).strip()
         return Path(top).name
 
-    async def latest_commit_time(self) -> datetime | None:
-        """Committer time of the branch head."""
-        out = _decode(await self._git("log", "-1", "--format=%ct", self._rev())).strip()
-        return datetime.fromtimestamp(int(out), UTC) if out else None
+    async def _revision(self) -> str | None:
+        """The commit to read from: the branch, or HEAD; None for a repository with no commits."""
+        await self._git("rev-parse", "--git-dir")
+        rev = self._branch or "HEAD"
+        try:
+            await self._git(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+            )
+        except SourceError:
+            if self._branch is not None:
+                raise SourceError(
+                    f"branch {self._branch!r} does not exist in {self._path}"
+                ) from None
+            return None  # an empty repository: nothing happened on any day
+        return rev
 
-    def _rev(self) -> str:
-        return self._branch or "HEAD"
+    async def latest_commit_time(self) -> datetime | None:
+        """Committer time of the branch head; None when the repository has no commits."""
+        rev = await self._revision()
+        if rev is None:
+            return None
+        out = decode(await self._git("log", "-1", "--format=%ct", "--end-of-options", rev, "--"))
+        return datetime.fromtimestamp(int(out.strip()), UTC) if out.strip() else None
 
     async def commits(self, window: DayWindow) -> list[Commit]:
         """Commits whose committer time is in [start, end) of the window, oldest first."""
-        await self._git("rev-parse", "--git-dir")
+        rev = await self._revision()
+        if rev is None:
+            return []
         start, end = int(window.start.timestamp()), int(window.end.timestamp())
-        found = await self._log(self._rev(), f"--since=@{start - 1}", f"--until=@{end}")
+        found = await self._log(f"--since=@{start - 1}", f"--until=@{end}", "--end-of-options", rev)
         return [c for c in found if window.contains(c.committed_at)]
 
     async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
         """Commits on the branch that merged a pull request, or the commit with a SHA prefix."""
-        if sha:
+        if sha is not None:
+            if not _SHA_PREFIX.match(sha):
+                return []
             try:
-                return await self._log("-1", "--no-walk", sha)
+                return await self._log("-1", "--no-walk", "--end-of-options", f"{sha}^{{commit}}")
             except SourceError:
                 return []
-        found = await self._log(self._rev(), "-n", "500", "--fixed-strings", f"--grep=#{pr_number}")
-        return [c for c in found if c.pr_number == pr_number]
+        rev = await self._revision()
+        if pr_number is None or rev is None:
+            return []
+        raw = await self._git(
+            "log",
+            "-n",
+            "500",
+            "--format=%H %s",
+            "--fixed-strings",
+            f"--grep=#{pr_number}",
+            "--end-of-options",
+            rev,
+            "--",
+        )
+        shas = [
+            line.split(" ", 1)[0]
+            for line in decode(raw).splitlines()
+            if pr_number_from_title(line.partition(" ")[2]) == pr_number
+        ]
+        return await self._log("--no-walk", "--end-of-options", *shas) if shas else []
 
     async def _log(self, *args: str) -> list[Commit]:
-        raw = await self._git("log", "-z", "--format=%H %ct %P%n%an%n%B", *args)
         name = await self.repo_name()
         origin = await self._origin()
-        heads = [self._head(record) for record in raw.split(b"\0") if record.strip()]
-        files = await asyncio.gather(
-            *(self._files(sha, parents) for sha, _, parents, _, _ in heads)
-        )
-        commits = [
-            Commit(
-                repo=name,
-                sha=sha,
-                author=author,
-                committed_at=when,
-                message=message,
-                parents=parents,
-                files=changed,
-                url=f"https://{origin[0]}/{origin[1]}/commit/{sha}" if origin else None,
-            )
-            for (sha, when, parents, author, message), changed in zip(heads, files, strict=True)
-        ]
+        read = await asyncio.to_thread(self._read_log, args)
+        commits = [_commit(name, origin, head, files) for head, files in read]
         return sorted(commits, key=lambda c: c.committed_at)
 
-    @staticmethod
-    def _head(record: bytes) -> tuple[str, datetime, int, str, str]:
-        first, author, message = ([*record.lstrip(b"\n").split(b"\n", 2), b"", b""])[:3]
-        sha, stamp, *parents = _decode(first).split()
-        when = datetime.fromtimestamp(int(stamp), UTC)
-        return sha, when, len(parents), _decode(author), _decode(message).rstrip("\n")
-
-    async def _files(self, sha: str, parents: int) -> tuple[FileChange, ...]:
-        # A merge is shown against its first parent, as GitHub shows it.
-        target = [f"{sha}^1", sha] if parents > 1 else ["--root", sha]
-        common = ["diff-tree", "-r", "-M", "--no-commit-id", "--no-color", "--no-ext-diff"]
-        numstat = await self._git(*common, "--numstat", "-z", *target)
-        patch = await self._git(*common, "-p", *target)
-        stats = _parse_numstat(numstat)
-        chunks = [_decode(c) for c in _split_patch(patch)]
-        if len(chunks) != len(stats):
-            chunks = [""] * len(stats)
-        return tuple(_file_change(stat, chunk) for stat, chunk in zip(stats, chunks, strict=True))
-
-
-def _parse_numstat(raw: bytes) -> list[tuple[str | None, str, int, int, bool]]:
-    """(old path, path, additions, deletions, binary) per file from `--numstat -z`."""
-    fields = raw.split(b"\0")
-    result: list[tuple[str | None, str, int, int, bool]] = []
-    i = 0
-    while i < len(fields) and fields[i]:
-        added, deleted, path = fields[i].split(b"\t", 2)
-        old: str | None = None
-        if not path:  # a rename: the old and new paths follow as separate fields
-            old, path = _decode(fields[i + 1]), fields[i + 2]
-            i += 2
-        binary = added == b"-"
-        result.append(
-            (old, _decode(path), 0 if binary else int(added), 0 if binary else int(deleted), binary)
-        )
-        i += 1
-    return result
+    def _read_log(self, args: tuple[str, ...]) -> list[tuple[LogHead, tuple[FileChange, ...]]]:
+        """Run one `git log -p` and parse its output as it streams (blocking: a worker thread)."""
+        token = secrets.token_hex(16)
+        command = self._command("log", f"--format={log_format(token)}", *_LOG_OPTIONS, *args, "--")
+        with tempfile.TemporaryFile() as errors:
+            try:
+                proc = subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                    env={**os.environ, **_ENV},
+                )
+            except OSError as exc:
+                raise self._os_error(exc) from None
+            with proc:
+                assert proc.stdout is not None
+                try:
+                    read = functools.partial(os.read, proc.stdout.fileno())
+                    found = list(LogReader(token, self._limits).commits(_lines(read)))
+                finally:
+                    proc.stdout.close()
+                    proc.wait()
+            if proc.returncode != 0:
+                errors.seek(0)
+                raise SourceError(self._explain(decode(errors.read(64 * 1024))))
+        return found
 
 
-def _split_patch(raw: bytes) -> list[bytes]:
-    starts = [m.start() for m in _DIFF_START.finditer(raw)]
-    return [raw[s:e] for s, e in zip(starts, [*starts[1:], len(raw)], strict=True)]
-
-
-def _file_change(stat: tuple[str | None, str, int, int, bool], chunk: str) -> FileChange:
-    old, path, additions, deletions, binary = stat
-    header, _, body = chunk.partition("\n@@")
-    status = FileStatus.MODIFIED
-    if "\nnew file mode" in header:
-        status = FileStatus.ADDED
-    elif "\ndeleted file mode" in header:
-        status = FileStatus.REMOVED
-    elif old is not None:
-        status = FileStatus.RENAMED
-    patch = ("@@" + body) if body and not binary else None
-    return FileChange(
-        path=path,
-        status=status,
-        additions=additions,
-        deletions=deletions,
-        patch=patch.rstrip("\n") if patch else None,
-        binary=binary,
-        old_path=old,
+def _commit(
+    name: str, origin: tuple[str, str] | None, head: LogHead, files: tuple[FileChange, ...]
+) -> Commit:
+    return Commit(
+        repo=name,
+        sha=head.sha,
+        author=head.author,
+        committed_at=head.committed_at,
+        message=head.message,
+        parents=head.parents,
+        files=files,
+        url=f"https://{origin[0]}/{origin[1]}/commit/{head.sha}" if origin else None,
     )
+
+
+def _lines(read: Callable[[int], bytes], limit: int = _MAX_LINE) -> Iterator[bytes]:
+    """The lines read, without their newline; a line over `limit` keeps its head and its tail.
+
+    Chunks are split in C (bytes.split): a Python loop per line would cost more than git.
+    """
+    pending = b""
+    head: bytes | None = None  # set while skipping the middle of an over-long line
+    while chunk := read(_CHUNK):
+        if head is not None:
+            end = chunk.find(b"\n")
+            if end < 0:
+                pending = (pending + chunk)[-_TAIL:]
+                continue
+            yield head + (pending + chunk[:end])[-_TAIL:]
+            head, pending, chunk = None, b"", chunk[end + 1 :]
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield from lines
+        if len(pending) > limit:
+            head, pending = pending[:limit], pending[-_TAIL:]
+    if head is not None:
+        yield head + pending
+    elif pending:
+        yield pending

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.models import Commit, FileChange
+from bot.models import Commit, FileChange, FileStatus
 from tests.emulators.loopback import LoopbackServer, Request, Response
 
 _REPO = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<rest>/.*)?$")
-FILES_PER_PAGE = 300
+FILES_PER_PAGE = 300  # "Get a commit": files are paged 300 at a time, at most 3,000 in all
+LIST_PER_PAGE = (30, 100)  # list endpoints: 30 by default, at most 100 (GitHub's documented limits)
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # git's id of an empty file
 
 
 def _iso(moment: datetime) -> str:
@@ -106,7 +108,7 @@ class GitHubEmulator(LoopbackServer):
             commits = [c for c in commits if _iso(c.committed_at) >= since]
         if until:
             commits = [c for c in commits if _iso(c.committed_at) <= until]
-        page, per_page = _paging(request, 30)
+        page, per_page = _paging(request, *LIST_PER_PAGE)
         chunk = commits[(page - 1) * per_page : page * per_page]
         headers = self._link(request, page, per_page, len(commits))
         return Response(200, [self._summary(full_name, c) for c in chunk], headers)
@@ -143,7 +145,7 @@ class GitHubEmulator(LoopbackServer):
         if not found:
             return Response(422, {"message": f"No commit found for SHA: {ref}"})
         commit = found[0]
-        page, per_page = _paging(request, FILES_PER_PAGE)
+        page, per_page = _paging(request, FILES_PER_PAGE, FILES_PER_PAGE)
         files = commit.files[(page - 1) * per_page : page * per_page]
         body = self._summary(full_name, commit)
         body["stats"] = {
@@ -155,9 +157,9 @@ class GitHubEmulator(LoopbackServer):
         return Response(200, body, self._link(request, page, per_page, len(commit.files)))
 
 
-def _paging(request: Request, default: int) -> tuple[int, int]:
+def _paging(request: Request, default: int, largest: int) -> tuple[int, int]:
     page = int(request.query.get("page", ["1"])[0])
-    per_page = min(int(request.query.get("per_page", [str(default)])[0]), default)
+    per_page = min(int(request.query.get("per_page", [str(default)])[0]), largest)
     return page, per_page
 
 
@@ -168,10 +170,16 @@ def _file_json(change: FileChange) -> dict[str, Any]:
         "additions": change.additions,
         "deletions": change.deletions,
         "changes": change.changes,
-        "sha": "0" * 40,
+        # GitHub sends the blob id; an empty file's is git's well-known empty blob.
+        "sha": EMPTY_BLOB if _empty(change) else "0" * 40,
     }
     if change.patch:
         data["patch"] = change.patch
     if change.old_path:
         data["previous_filename"] = change.old_path
     return data
+
+
+def _empty(change: FileChange) -> bool:
+    added_or_removed = change.status in (FileStatus.ADDED, FileStatus.REMOVED)
+    return added_or_removed and not change.binary and not change.patch and change.changes == 0

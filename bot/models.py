@@ -77,6 +77,10 @@ class FileChange:
     patch: str | None = None
     binary: bool = False
     old_path: str | None = None
+    # The patch was capped when it was read (it is the start of a longer one).
+    patch_truncated: bool = False
+    # The host left the patch out for size (GitHub does for very large diffs).
+    patch_missing: bool = False
 
     @property
     def changes(self) -> int:
@@ -241,12 +245,15 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    # True when the run stopped calling an unreachable model and the rules took over.
+    model_unreachable: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.calls + other.calls,
+            self.model_unreachable or other.model_unreachable,
         )
 
 

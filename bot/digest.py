@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Protocol
 
 from bot.config import FilterConfig
@@ -24,9 +27,14 @@ class DigestStores(CommitStore, AnalysisStore, DigestStore, Protocol):
 
 
 class Overviewer(Protocol):
-    """Writes the one-paragraph overview of a digest (the model); optional."""
+    """Writes the one-paragraph overview of a day (the model); optional.
 
-    async def overview(self, digest: RepoDigest) -> tuple[str | None, Usage]:
+    It is given the commits, not their analyses, so it runs beside them, not after.
+    """
+
+    async def overview(
+        self, repo: str, day: date, language: str, commits: Sequence[Commit]
+    ) -> tuple[str | None, Usage]:
         """The overview paragraph and what it cost."""
         ...
 
@@ -83,23 +91,33 @@ class DigestEngine:
         return self._analyzer
 
     async def analyze(
-        self, commits: list[Commit], language: str, progress: Progress | None = None
+        self,
+        commits: list[Commit],
+        language: str,
+        progress: Progress | None = None,
+        *,
+        tz: str | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
-        """Cached analyses where there are some, new ones (then cached) for the rest."""
+        """Cached analyses where there are some; new ones are cached the moment each is done."""
         identity = self._analyzer.identity
         cached = [await self._store.get_analysis(c.sha, identity, language) for c in commits]
         missing = [c for c, a in zip(commits, cached, strict=True) if a is None]
         hits = len(commits) - len(missing)
+        writing = asyncio.Lock()
 
         def shifted(done: int, total: int) -> None:
             if progress:
                 progress(hits + done, hits + total)
 
-        fresh, usage = await self._analyzer.analyze_batch(missing, language, shifted)
-        for analysis in fresh:
+        async def keep(analysis: CommitAnalysis) -> None:
             # A fallback analysis is not cached under the model's key: the next run retries it.
             if analysis.analyzer == identity:
-                await self._store.put_analysis(analysis)
+                async with writing:  # one write at a time on the store's connection
+                    await self._store.put_analysis(analysis)
+
+        fresh, usage = await self._analyzer.analyze_batch(
+            missing, language, shifted, tz=tz, sink=keep
+        )
         by_sha = {a.sha: a for a in fresh}
         return [
             a if a is not None else by_sha[c.sha] for c, a in zip(commits, cached, strict=True)
@@ -118,26 +136,37 @@ class DigestEngine:
         for commit in commits:
             # Kept by SHA so explain and follow-ups find them later, from any source.
             await self._store.put_commit(commit)
-        analyses, usage = await self.analyze(commits, language, progress)
+        repo = await source.repo_name()
+        writing = asyncio.create_task(self._overview(repo, window, language, commits))
+        try:
+            analyses, usage = await self.analyze(commits, language, progress, tz=window.tz)
+        except BaseException:
+            writing.cancel()
+            raise
+        overview, spent = await writing
         entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
         digest = RepoDigest(
-            repo=await source.repo_name(),
+            repo=repo,
             day=window.day,
             tz=window.tz,
             language=language,
             entries=order_entries(entries),
-            usage=usage,
+            overview=overview,
+            usage=usage + spent,
         )
-        digest = await self._with_overview(digest)
         await self._store.put_digest(digest)
         return digest
 
-    async def _with_overview(self, digest: RepoDigest) -> RepoDigest:
-        if not self._overviewer or not digest.entries:
-            return digest
-        stored = await self._store.get_digest(digest.repo, digest.day, digest.tz, digest.language)
-        # Same entries as the stored digest: its overview still holds, and costs nothing.
-        if stored is not None and stored.overview and stored.entries == digest.entries:
-            return replace(digest, overview=stored.overview)
-        overview, spent = await self._overviewer.overview(digest)
-        return replace(digest, overview=overview, usage=digest.usage + spent)
+    async def _overview(
+        self, repo: str, window: DayWindow, language: str, commits: list[Commit]
+    ) -> tuple[str | None, Usage]:
+        """Written beside the analyses; the stored one is reused when the commits are the same."""
+        if not self._overviewer or not commits:
+            return None, Usage()
+        stored = await self._store.get_digest(repo, window.day, window.tz, language)
+        same = stored is not None and {e.commit.sha for e in stored.entries} == {
+            c.sha for c in commits
+        }
+        if stored is not None and stored.overview and same:
+            return stored.overview, Usage()
+        return await self._overviewer.overview(repo, window.day, language, commits)

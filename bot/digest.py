@@ -84,6 +84,7 @@ class DigestEngine:
         self._store = store
         self._filter = commit_filter
         self._overviewer = overviewer
+        self._writing = asyncio.Lock()
 
     @property
     def analyzer(self) -> Analyzer:
@@ -99,11 +100,24 @@ class DigestEngine:
         tz: str | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
         """Cached analyses where there are some; new ones are cached the moment each is done."""
+        cached = await self._cached(commits, language)
+        return await self._fresh(commits, cached, language, progress, tz)
+
+    async def _cached(self, commits: list[Commit], language: str) -> list[CommitAnalysis | None]:
         identity = self._analyzer.identity
-        cached = [await self._store.get_analysis(c.sha, identity, language) for c in commits]
+        return [await self._store.get_analysis(c.sha, identity, language) for c in commits]
+
+    async def _fresh(
+        self,
+        commits: list[Commit],
+        cached: list[CommitAnalysis | None],
+        language: str,
+        progress: Progress | None,
+        tz: str | None,
+    ) -> tuple[list[CommitAnalysis], Usage]:
+        identity = self._analyzer.identity
         missing = [c for c, a in zip(commits, cached, strict=True) if a is None]
         hits = len(commits) - len(missing)
-        writing = asyncio.Lock()
 
         def shifted(done: int, total: int) -> None:
             if progress:
@@ -112,7 +126,7 @@ class DigestEngine:
         async def keep(analysis: CommitAnalysis) -> None:
             # A fallback analysis is not cached under the model's key: the next run retries it.
             if analysis.analyzer == identity:
-                async with writing:  # one write at a time on the store's connection
+                async with self._writing:  # one write at a time (SQLite has one writer)
                     await self._store.put_analysis(analysis)
 
         fresh, usage = await self._analyzer.analyze_batch(
@@ -133,17 +147,20 @@ class DigestEngine:
     ) -> RepoDigest:
         """The digest of one repository's day, stored for recall; a subscription may filter."""
         commits = (commit_filter or self._filter).apply(await source.commits(window))
-        for commit in commits:
-            # Kept by SHA so explain and follow-ups find them later, from any source.
-            await self._store.put_commit(commit)
         repo = await source.repo_name()
+        cached = await self._cached(commits, language)
+        # Beside the model calls, not before them: the commits are kept for recall, the
+        # overview is written from the commits alone.
+        keeping = asyncio.create_task(self._keep_commits(commits))
         writing = asyncio.create_task(self._overview(repo, window, language, commits))
         try:
-            analyses, usage = await self.analyze(commits, language, progress, tz=window.tz)
+            analyses, usage = await self._fresh(commits, cached, language, progress, window.tz)
+            await keeping
+            overview, spent = await writing
         except BaseException:
+            keeping.cancel()
             writing.cancel()
             raise
-        overview, spent = await writing
         entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
         digest = RepoDigest(
             repo=repo,
@@ -156,6 +173,12 @@ class DigestEngine:
         )
         await self._store.put_digest(digest)
         return digest
+
+    async def _keep_commits(self, commits: list[Commit]) -> None:
+        """Kept by SHA so explain and follow-ups find them later, from any source."""
+        for commit in commits:
+            async with self._writing:
+                await self._store.put_commit(commit)
 
     async def _overview(
         self, repo: str, window: DayWindow, language: str, commits: list[Commit]

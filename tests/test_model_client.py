@@ -117,8 +117,9 @@ async def test_a_hanging_endpoint_costs_one_wave_of_time_outs_not_one_per_entry(
         await rig.client.close()
     assert usage.model_unreachable
     assert {a.fallback_reason for a in analyses} <= {"timeout", "circuit_open"}
-    # four calls in flight time out; at most two of them retry before the breaker opens
-    assert len(openai_emu.requests) <= 6
+    # the four calls in flight time out and none is asked again; the two slots freed before
+    # the third time-out opened the breaker may start two more; then the calls stop
+    assert len(openai_emu.requests) <= 4 + 2
 
 
 def test_the_closing_line_says_the_model_was_unreachable(

@@ -46,30 +46,26 @@ class OpenAIModelClient:
         )
         self._token_parameter = "max_completion_tokens" if reasoning else "max_tokens"
         self._temperature: float | None = None if reasoning else _TEMPERATURE
-        self._client: AsyncOpenAI | None = None
+        # Built now, not at the first call: loading the CA bundle takes about 0.4 s of CPU,
+        # which belongs to start-up, not to the first digest's critical path.
+        key = config.api_key.get_secret_value() if config.api_key else ""
+        # The SDK's own default is 600 s per request: far too long for a morning digest.
+        # Its retries are off: ours see each 429 (for AIMD) and each failure (the breaker).
+        self._client = AsyncOpenAI(
+            api_key=key,
+            base_url=config.base_url,
+            timeout=config.timeout_seconds,
+            max_retries=0,
+        )
 
     @property
     def unreachable(self) -> bool:
         """True while the breaker refuses calls: the endpoint kept failing to connect or answer."""
         return self.breaker.is_open
 
-    def _sdk(self) -> AsyncOpenAI:
-        if self._client is None:
-            key = self._config.api_key.get_secret_value() if self._config.api_key else None
-            # The SDK's own default is 600 s per request: far too long for a morning digest.
-            # Its retries are off: ours see each 429 (for AIMD) and each failure (the breaker).
-            self._client = AsyncOpenAI(
-                api_key=key,
-                base_url=self._config.base_url,
-                timeout=self._config.timeout_seconds,
-                max_retries=0,
-            )
-        return self._client
-
     async def close(self) -> None:
         """Close the HTTP connections."""
-        if self._client is not None:
-            await self._client.close()
+        await self._client.close()
 
     async def json_call(
         self, system: str, user: str, name: str, schema: dict[str, Any], max_tokens: int
@@ -121,15 +117,22 @@ class OpenAIModelClient:
                 if attempt >= self._retries(code):
                     raise ModelCallError(code, _describe(exc)) from None
                 attempt += 1
-                wait = _retry_after(exc) or min(_MAX_WAIT_SECONDS, 0.5 * 2**attempt)
+                wait = _retry_after(exc) or min(_MAX_WAIT_SECONDS, 0.5 * 2 ** (attempt - 1))
             _log.info("model %s: %s, retry %d in %.1f s", self.model, code, attempt, wait)
             await asyncio.sleep(wait * random.uniform(1.0, 1.2))
 
     def _retries(self, code: str) -> int:
-        if code in ("timeout", "unreachable"):
-            # A dead or hanging endpoint: one retry at most, and the breaker stops the rest.
+        if code == "timeout":
+            # A call that outlived timeout_seconds is not asked again: a hanging endpoint
+            # then costs one time-out per entry at most, and the breaker stops the rest.
+            return 0
+        if code == "unreachable":
+            # A refused or reset connection fails fast: one retry rides out a blip.
             return 0 if self.breaker.is_open else min(1, self._config.max_retries)
-        if code in ("rate_limited", "server_error", "malformed_response"):
+        if code == "rate_limited":
+            # AIMD needs up to log2(limit) halvings to meet a strict provider's limit.
+            return self._config.max_retries + self.limit.ceiling.bit_length()
+        if code in ("server_error", "malformed_response"):
             return self._config.max_retries
         return 0
 
@@ -182,7 +185,7 @@ class OpenAIModelClient:
         if fmt:
             extra["response_format"] = fmt
         try:
-            response = await self._sdk().chat.completions.create(
+            response = await self._client.chat.completions.create(
                 model=self.model, messages=messages, **extra
             )
         except openai.RateLimitError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -104,7 +105,7 @@ class ModelAnswerer:
     async def explain(self, context: FollowUpContext) -> str | None:
         """The model's in-depth explanation; None when the model fails (the entry stands)."""
         system, user = self._explain_prompt.render(
-            language=LANGUAGE_NAMES[context.language], context=self._context(context)
+            language=LANGUAGE_NAMES[context.language], context=await self._context(context)
         )
         return await self._complete(system, user, context.language, 2)
 
@@ -114,7 +115,7 @@ class ModelAnswerer:
         """The model's answer; the stored analysis when the model fails."""
         system, user = self._prompt.render(
             language=LANGUAGE_NAMES[context.language],
-            context=self._context(context),
+            context=await self._context(context),
             history="\n".join(f"{role}: {text}" for role, text in history) or "(none)",
             question=untrusted(question),
         )
@@ -137,7 +138,7 @@ class ModelAnswerer:
             return f"{text}\n\n{_CUT.get(language, _CUT['en'])}"
         return text or None
 
-    def _context(self, context: FollowUpContext) -> str:
+    async def _context(self, context: FollowUpContext) -> str:
         if not context.entries:
             digest = context.digest
             overview = digest.overview if digest and digest.overview else ""
@@ -149,7 +150,8 @@ class ModelAnswerer:
         share = max(300, _CONTEXT_DIFF_TOKENS // len(context.entries))
         parts = []
         for entry in context.entries[:4]:
-            diff = self._budget.apply(entry.commit, share).text
+            # Splitting large patches is CPU work: keep it off the event loop.
+            diff = (await asyncio.to_thread(self._budget.apply, entry.commit, share)).text
             parts.append(
                 f"commit_id: {entry.commit.short_sha}\n"
                 + untrusted(

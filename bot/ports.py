@@ -125,6 +125,10 @@ class AnalysisStore(Protocol):
         """Cache an analysis."""
         ...
 
+    async def put_analyses(self, analyses: Sequence[CommitAnalysis]) -> None:
+        """Cache several analyses in one transaction."""
+        ...
+
 
 class DigestStore(Protocol):
     """Built digests, so a command can recall one."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -228,11 +228,11 @@ class FailingStore(SqlStore):
         super().__init__(create_engine(url))
         self.keep = keep
 
-    async def put_analysis(self, analysis: CommitAnalysis) -> None:
-        if self.keep == 0:
+    async def put_analyses(self, analyses: Sequence[CommitAnalysis]) -> None:
+        if self.keep < len(analyses):
             raise StorageError("the database is unreachable")
-        self.keep -= 1
-        await super().put_analysis(analysis)
+        self.keep -= len(analyses)
+        await super().put_analyses(analyses)
 
 
 async def test_each_analysis_is_saved_as_it_completes_so_a_failure_loses_little(

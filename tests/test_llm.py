@@ -163,6 +163,18 @@ async def test_a_triage_upgrade_starts_its_deep_call_before_other_batches_return
     assert upgraded.severity is Severity.HIGH and upgraded.coverage is not None
 
 
+async def test_the_overview_is_written_beside_the_analyses_not_after_them(
+    rig: Rig, openai_emu: OpenAIEmulator
+) -> None:
+    commits = day_of_commits(6)
+    # Every analysis answer waits until the overview call has arrived: an overview written
+    # after the analyses would never arrive, and the hold would expire.
+    openai_emu.holds.append((lambda label: label != "text", lambda: openai_emu.received("text")))
+    digest = await rig.engine.build(ListSource("acme/app", commits), WINDOW, "en")
+    assert not openai_emu.hold_expired
+    assert digest.overview == "Overview: 6 commits analyzed; start with the high ones."
+
+
 async def test_triage_only_entries_say_no_diff_was_read_and_cost_no_deep_call(
     rig: Rig, openai_emu: OpenAIEmulator
 ) -> None:

@@ -103,6 +103,9 @@ async def test_a_dead_endpoint_falls_back_at_once_and_says_the_model_is_unreacha
     assert reasons <= {"unreachable", "circuit_open"} and "circuit_open" in reasons
     assert digest.usage.model_unreachable and digest.usage.calls == 0
     assert all(e.analysis.summary for e in digest.entries)
+    # the stored digest keeps it, for the chat summary posted from it
+    stored = await store.get_digest("acme/app", WINDOW.day, WINDOW.tz, "en")
+    assert stored is not None and stored.usage.model_unreachable
 
 
 async def test_a_hanging_endpoint_costs_one_wave_of_time_outs_not_one_per_entry(
@@ -191,6 +194,19 @@ async def test_a_400_never_crashes_the_overview_a_follow_up_or_an_explanation(
     assert overview is None and explained is None
     assert answer.startswith("No model is configured") or entry.commit.title in answer
     assert len(openai_emu.requests) == 3  # a 400 is not retried
+
+
+async def test_a_400_on_a_deep_call_falls_back_for_that_entry_only(
+    store: SqlStore, openai_emu: OpenAIEmulator
+) -> None:
+    rig = Rig(store, model_config(openai_emu, concurrency=1))
+    openai_emu.fail(Fault(400, CONTEXT_TOO_LONG))
+    try:
+        first, second = (await rig.engine.analyze(features(2), "en"))[0]
+    finally:
+        await rig.client.close()
+    assert first.fallback_reason == "bad_request" and first.analyzer.name == "rules"
+    assert second.analyzer.name == "llm"
 
 
 async def test_a_follow_up_cut_at_the_cap_is_asked_again_shorter(

@@ -164,13 +164,7 @@ class DigestEngine:
             raise
         entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
         digest = RepoDigest(
-            repo=repo,
-            day=window.day,
-            tz=window.tz,
-            language=language,
-            entries=order_entries(entries),
-            overview=overview,
-            usage=usage + spent,
+            repo, window.day, window.tz, language, order_entries(entries), overview, usage + spent
         )
         await self._store.put_digest(digest)
         return digest

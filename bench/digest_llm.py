@@ -185,7 +185,7 @@ def coverage_line(digest: RepoDigest, naive: int, prompt_tokens: int) -> str:
     code_unseen = sum(
         1
         for e in deep
-        for f in e.analysis.coverage.files  # type: ignore[union-attr]
+        for f in (e.analysis.coverage.files if e.analysis.coverage else ())
         if f.state is FileState.OMITTED and f.reason == "budget"
     )
     counts = digest.counts()

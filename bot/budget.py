@@ -1,26 +1,43 @@
-"""Diff budget: what a model may see of one commit, within a token budget, and what it missed."""
+"""Diff budget: what a model may see of one commit, within a token budget, and what it missed.
+
+Noise (lockfiles, generated, vendored, binary, snapshots, data, cassettes) and patches too
+large to have been read are listed, never shown. The rest shares the budget by kind (code,
+then tests, config, other, docs), fairly within a kind: every file gets an equal share, a
+small file gives back what it does not need. A file over its share is clipped inside a hunk
+at a line boundary. Every file's coverage says why it was not seen whole.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.files import FileKind, file_kind, noise_reason
 from bot.models import BudgetedDiff, Commit, Coverage, FileChange, FileCoverage, FileState
 from bot.tokens import estimate_tokens
 
-_KIND_ORDER = {
-    FileKind.CODE: 0,
-    FileKind.TEST: 1,
-    FileKind.CONFIG: 2,
-    FileKind.OTHER: 3,
-    FileKind.DOCS: 4,
-}
-_HUNK = re.compile(r"^@@ ", re.MULTILINE)
-# Room kept for the file list of what was left out, so the whole prompt stays in budget.
-_OMITTED_LINE_TOKENS = 16
-_CLIP_NOTE = "[… later hunks left out for the budget]"
+# Coverage reasons besides the noise kinds of bot.files.noise_reason.
+BUDGET = "budget"
+TOO_LARGE = "too large"
+UNAVAILABLE = "unavailable"
+EMPTY = "empty"
+
+_KIND_ORDER = (FileKind.CODE, FileKind.TEST, FileKind.CONFIG, FileKind.OTHER, FileKind.DOCS)
+# Room kept for the list of what was left out, so the whole prompt stays in budget.
+_LISTED = 30
+_LISTED_LINE_TOKENS = 16
+# Per-line estimates add up to a little more or less than the whole text's: keep a margin.
+_MARGIN = 0.03
+# A share too small to show a hunk header and a few lines is not worth showing.
+_MIN_SHARE = 48
+_CLIP_NOTE = "[… {n} more lines of this file left out: {reason}]"
 _CLIP_NOTE_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class _Readable:
+    change: FileChange
+    header: str
+    cost: int
 
 
 @dataclass(frozen=True)
@@ -30,40 +47,97 @@ class DiffBudget:
     tokens: int = 6000
 
     def apply(self, commit: Commit, tokens: int | None = None) -> BudgetedDiff:
-        """The budgeted diff text and its coverage (code first, then tests, config, docs)."""
+        """The budgeted diff text and its coverage, in the order code, tests, config, docs."""
         budget = tokens if tokens is not None else self.tokens
-        ordered = sorted(commit.files, key=lambda f: (_KIND_ORDER[file_kind(f.path)], f.path))
-        noise = {f.path: noise_reason(f) for f in ordered}
-        remaining = budget - _OMITTED_LINE_TOKENS * sum(1 for r in noise.values() if r)
-        sections: list[str] = []
-        coverage: list[FileCoverage] = []
+        ordered = sorted(commit.files, key=lambda f: (_KIND_ORDER.index(file_kind(f.path)), f.path))
+        coverage: dict[str, FileCoverage] = {}
+        readable: list[_Readable] = []
         for change in ordered:
-            reason = noise[change.path]
-            if reason is not None or not change.patch:
-                coverage.append(_unread(change, reason))
+            unread = _unread(change)
+            if unread is not None:
+                coverage[change.path] = unread
                 continue
             header = _header(change)
-            room = remaining - estimate_tokens(header)
-            kept, state = _fit_patch(change.patch, room)
-            if state is FileState.OMITTED:
-                coverage.append(FileCoverage(change.path, FileState.OMITTED, "budget"))
-                continue
-            text = header + kept
-            remaining -= estimate_tokens(text)
-            sections.append(text)
-            coverage.append(
-                FileCoverage(change.path, state, None if state is FileState.WHOLE else "budget")
-            )
-        sections.extend(_omitted_list(coverage))
+            readable.append(_Readable(change, header, estimate_tokens(change.patch or "")))
+        listing = _LISTED_LINE_TOKENS * (min(len(ordered), _LISTED) + 1)
+        room = int(budget * (1 - _MARGIN)) - listing
+        room -= sum(estimate_tokens(r.header) for r in readable)
+        shares = _shares(readable, room)
+        sections = []
+        for item in readable:
+            text, cover = _show(item, shares[item.change.path])
+            coverage[item.change.path] = cover
+            if text:
+                sections.append(text)
+        files = tuple(coverage[f.path] for f in ordered)
+        sections.extend(_not_shown(files))
         text = "\n".join(sections)
-        return BudgetedDiff(text, Coverage(tuple(coverage), budget, estimate_tokens(text)))
+        return BudgetedDiff(text, Coverage(files, budget, estimate_tokens(text)))
 
 
-def _unread(change: FileChange, reason: str | None) -> FileCoverage:
+def _unread(change: FileChange) -> FileCoverage | None:
+    """Coverage of a file whose patch is not shown at all, or None when it can be read."""
+    reason = noise_reason(change)
     if reason is not None:
         return FileCoverage(change.path, FileState.OMITTED, reason)
-    # No patch at all (a pure rename, an empty file): nothing was hidden from the model.
-    return FileCoverage(change.path, FileState.WHOLE, "empty")
+    if change.patch is None and (change.patch_truncated or change.changes > 0):
+        # GitHub leaves out the patch of a very large diff: the model cannot have seen it.
+        return FileCoverage(change.path, FileState.OMITTED, TOO_LARGE)
+    if not change.patch:
+        if change.changes > 0:
+            return FileCoverage(change.path, FileState.OMITTED, UNAVAILABLE)
+        # No patch and no lines (a pure rename, an empty file): nothing was hidden.
+        return FileCoverage(change.path, FileState.WHOLE, EMPTY)
+    return None
+
+
+def _shares(files: list[_Readable], room: int) -> dict[str, int]:
+    """Tokens per file: kinds in order, an equal share within a kind, surplus passed on."""
+    shares = {f.change.path: 0 for f in files}
+    for kind in _KIND_ORDER:
+        tier = sorted((f for f in files if file_kind(f.change.path) is kind), key=lambda f: f.cost)
+        for i, item in enumerate(tier):
+            fair = room // (len(tier) - i) if room > 0 else 0
+            if fair < _MIN_SHARE and item.cost > fair:
+                # Too little for everyone: the smallest files first, each a usable share.
+                fair = _MIN_SHARE if room >= _MIN_SHARE else 0
+            share = min(item.cost, fair)
+            shares[item.change.path] = share
+            room -= share
+    return shares
+
+
+def _show(item: _Readable, share: int) -> tuple[str, FileCoverage]:
+    change = item.change
+    patch = change.patch or ""
+    reason = TOO_LARGE if change.patch_truncated else BUDGET
+    if share >= item.cost:
+        state = FileState.CLIPPED if change.patch_truncated else FileState.WHOLE
+        return item.header + patch, FileCoverage(
+            change.path, state, TOO_LARGE if change.patch_truncated else None
+        )
+    kept, left = _clip(patch, share - _CLIP_NOTE_TOKENS)
+    if not kept:
+        return "", FileCoverage(change.path, FileState.OMITTED, BUDGET)
+    note = _CLIP_NOTE.format(n=left, reason=reason)
+    return f"{item.header}{kept}\n{note}", FileCoverage(change.path, FileState.CLIPPED, reason)
+
+
+def _clip(patch: str, room: int) -> tuple[str, int]:
+    """The leading whole lines that fit (inside a hunk if need be) and how many were left."""
+    lines = patch.split("\n")
+    used = 0
+    kept = 0
+    for line in lines:
+        cost = estimate_tokens(line) + 1
+        if used + cost > room:
+            break
+        used += cost
+        kept += 1
+    # A hunk header alone shows nothing of the change.
+    if kept == 0 or (kept == 1 and lines[0].startswith("@@")):
+        return "", len(lines)
+    return "\n".join(lines[:kept]), len(lines) - kept
 
 
 def _header(change: FileChange) -> str:
@@ -74,26 +148,15 @@ def _header(change: FileChange) -> str:
     )
 
 
-def _fit_patch(patch: str, room: int) -> tuple[str, FileState]:
-    """The whole patch if it fits, else the leading hunks that fit; never a partial line."""
-    if estimate_tokens(patch) <= room:
-        return patch, FileState.WHOLE
-    starts = [m.start() for m in _HUNK.finditer(patch)] or [0]
-    bounds = [*starts[1:], len(patch)]
-    kept = ""
-    for start, end in zip(starts, bounds, strict=True):
-        hunk = patch[start:end]
-        if estimate_tokens(kept + hunk) > room - _CLIP_NOTE_TOKENS:
-            break
-        kept += hunk
-    if not kept:
-        return "", FileState.OMITTED
-    return kept.rstrip("\n") + f"\n{_CLIP_NOTE}\n", FileState.CLIPPED
-
-
-def _omitted_list(coverage: list[FileCoverage]) -> list[str]:
-    left_out = [c for c in coverage if c.state is FileState.OMITTED]
+def _not_shown(files: tuple[FileCoverage, ...]) -> list[str]:
+    left_out = [c for c in files if c.state is FileState.OMITTED]
     if not left_out:
         return []
-    lines = [f"- {c.path} ({c.reason})" for c in left_out]
+    lines = [f"- {c.path} ({c.reason})" for c in left_out[:_LISTED]]
+    rest = left_out[_LISTED:]
+    if rest:
+        counts: dict[str, int] = {}
+        for c in rest:
+            counts[c.reason or BUDGET] = counts.get(c.reason or BUDGET, 0) + 1
+        lines.append(f"- and {len(rest)} more: " + ", ".join(f"{n} {r}" for r, n in counts.items()))
     return ["Files changed but not shown:\n" + "\n".join(lines)]

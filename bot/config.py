@@ -91,9 +91,21 @@ class ModelConfig(StrictModel):
     base_url: str | None = None
     model: str = "gpt-4o-mini"
     timeout_seconds: float = Field(default=60.0, gt=0)
-    concurrency: int = Field(default=4, ge=1, le=64)
+    # The most calls in flight; halved on a 429 and grown back by one per window (AIMD).
+    concurrency: int = Field(default=16, ge=1, le=256)
     max_retries: int = Field(default=3, ge=0, le=10)
     response_format: str = Field(default="json_schema", pattern="^(json_schema|json_object)$")
+    # "auto": max_completion_tokens and no temperature for reasoning models (o1, o3, o4,
+    # gpt-5 …), max_tokens otherwise; a 400 naming the parameter switches it for the run.
+    token_parameter: str = Field(
+        default="auto", pattern="^(auto|max_tokens|max_completion_tokens)$"
+    )
+    # Extra completion room a reasoning model may spend thinking before it answers.
+    reasoning_tokens: int = Field(default=2000, ge=0)
+    # Circuit breaker: this many connection failures or time-outs in a row stop the calls
+    # for breaker_cooldown_seconds; every entry meanwhile falls back to the rules.
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_cooldown_seconds: float = Field(default=120.0, gt=0)
     prompt_price_per_million: float | None = None
     completion_price_per_million: float | None = None
 

@@ -139,7 +139,7 @@ class Conversation:
             reply = TextMessage(f"I found no commit for {what} in {searched}.", private=True)
             await send(poster, target, reply)
             return
-        analyses, _ = await self._engine.analyze(commits, setup.language)
+        analyses, _ = await self._engine.analyze(commits, setup.language, tz=setup.tz)
         first = commits[0]
         entries = order_entries([DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)])
         digest = RepoDigest(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Protocol
 
 from bot.config import FilterConfig
@@ -24,9 +27,14 @@ class DigestStores(CommitStore, AnalysisStore, DigestStore, Protocol):
 
 
 class Overviewer(Protocol):
-    """Writes the one-paragraph overview of a digest (the model); optional."""
+    """Writes the one-paragraph overview of a day (the model); optional.
 
-    async def overview(self, digest: RepoDigest) -> tuple[str | None, Usage]:
+    It is given the commits, not their analyses, so it runs beside them, not after.
+    """
+
+    async def overview(
+        self, repo: str, day: date, language: str, commits: Sequence[Commit]
+    ) -> tuple[str | None, Usage]:
         """The overview paragraph and what it cost."""
         ...
 
@@ -76,6 +84,7 @@ class DigestEngine:
         self._store = store
         self._filter = commit_filter
         self._overviewer = overviewer
+        self._writing = asyncio.Lock()
 
     @property
     def analyzer(self) -> Analyzer:
@@ -83,11 +92,30 @@ class DigestEngine:
         return self._analyzer
 
     async def analyze(
-        self, commits: list[Commit], language: str, progress: Progress | None = None
+        self,
+        commits: list[Commit],
+        language: str,
+        progress: Progress | None = None,
+        *,
+        tz: str | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
-        """Cached analyses where there are some, new ones (then cached) for the rest."""
+        """Cached analyses where there are some; new ones are cached the moment each is done."""
+        cached = await self._cached(commits, language)
+        return await self._fresh(commits, cached, language, progress, tz)
+
+    async def _cached(self, commits: list[Commit], language: str) -> list[CommitAnalysis | None]:
         identity = self._analyzer.identity
-        cached = [await self._store.get_analysis(c.sha, identity, language) for c in commits]
+        return [await self._store.get_analysis(c.sha, identity, language) for c in commits]
+
+    async def _fresh(
+        self,
+        commits: list[Commit],
+        cached: list[CommitAnalysis | None],
+        language: str,
+        progress: Progress | None,
+        tz: str | None,
+    ) -> tuple[list[CommitAnalysis], Usage]:
+        identity = self._analyzer.identity
         missing = [c for c, a in zip(commits, cached, strict=True) if a is None]
         hits = len(commits) - len(missing)
 
@@ -95,11 +123,16 @@ class DigestEngine:
             if progress:
                 progress(hits + done, hits + total)
 
-        fresh, usage = await self._analyzer.analyze_batch(missing, language, shifted)
-        for analysis in fresh:
+        writer = _GroupWriter(self._store, self._writing)
+
+        async def keep(analysis: CommitAnalysis) -> None:
             # A fallback analysis is not cached under the model's key: the next run retries it.
             if analysis.analyzer == identity:
-                await self._store.put_analysis(analysis)
+                await writer.put(analysis)
+
+        fresh, usage = await self._analyzer.analyze_batch(
+            missing, language, shifted, tz=tz, sink=keep
+        )
         by_sha = {a.sha: a for a in fresh}
         return [
             a if a is not None else by_sha[c.sha] for c, a in zip(commits, cached, strict=True)
@@ -115,29 +148,64 @@ class DigestEngine:
     ) -> RepoDigest:
         """The digest of one repository's day, stored for recall; a subscription may filter."""
         commits = (commit_filter or self._filter).apply(await source.commits(window))
-        for commit in commits:
-            # Kept by SHA so explain and follow-ups find them later, from any source.
-            await self._store.put_commit(commit)
-        analyses, usage = await self.analyze(commits, language, progress)
+        repo = await source.repo_name()
+        cached = await self._cached(commits, language)
+        # Beside the model calls, not before them: the commits are kept for recall, the
+        # overview is written from the commits alone.
+        keeping = asyncio.create_task(self._keep_commits(commits))
+        writing = asyncio.create_task(self._overview(repo, window, language, commits))
+        try:
+            analyses, usage = await self._fresh(commits, cached, language, progress, window.tz)
+            await keeping
+            overview, spent = await writing
+        except BaseException:
+            keeping.cancel()
+            writing.cancel()
+            raise
         entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
         digest = RepoDigest(
-            repo=await source.repo_name(),
-            day=window.day,
-            tz=window.tz,
-            language=language,
-            entries=order_entries(entries),
-            usage=usage,
+            repo, window.day, window.tz, language, order_entries(entries), overview, usage + spent
         )
-        digest = await self._with_overview(digest)
         await self._store.put_digest(digest)
         return digest
 
-    async def _with_overview(self, digest: RepoDigest) -> RepoDigest:
-        if not self._overviewer or not digest.entries:
-            return digest
-        stored = await self._store.get_digest(digest.repo, digest.day, digest.tz, digest.language)
-        # Same entries as the stored digest: its overview still holds, and costs nothing.
-        if stored is not None and stored.overview and stored.entries == digest.entries:
-            return replace(digest, overview=stored.overview)
-        overview, spent = await self._overviewer.overview(digest)
-        return replace(digest, overview=overview, usage=digest.usage + spent)
+    async def _keep_commits(self, commits: list[Commit]) -> None:
+        """Kept by SHA so explain and follow-ups find them later, from any source."""
+        for commit in commits:
+            async with self._writing:
+                await self._store.put_commit(commit)
+
+    async def _overview(
+        self, repo: str, window: DayWindow, language: str, commits: list[Commit]
+    ) -> tuple[str | None, Usage]:
+        """Written beside the analyses; the stored one is reused when the commits are the same."""
+        if not self._overviewer or not commits:
+            return None, Usage()
+        stored = await self._store.get_digest(repo, window.day, window.tz, language)
+        same = stored is not None and {e.commit.sha for e in stored.entries} == {
+            c.sha for c in commits
+        }
+        if stored is not None and stored.overview and same:
+            return stored.overview, Usage()
+        return await self._overviewer.overview(repo, window.day, language, commits)
+
+
+class _GroupWriter:
+    """Caches each analysis as it completes; those finishing during a write share the next.
+
+    One write at a time (SQLite has one writer), and one transaction per write, so a wave of
+    answers arriving together costs a few transactions, not one each on the critical path.
+    """
+
+    def __init__(self, store: AnalysisStore, lock: asyncio.Lock) -> None:
+        self._store = store
+        self._lock = lock
+        self._pending: list[CommitAnalysis] = []
+
+    async def put(self, analysis: CommitAnalysis) -> None:
+        self._pending.append(analysis)
+        async with self._lock:
+            if not self._pending:
+                return  # an earlier write took it along
+            batch, self._pending = self._pending, []
+            await self._store.put_analyses(batch)

@@ -45,3 +45,11 @@ class OutputError(DigestbotError, OSError):
 
 class LostClaim(DigestbotError, RuntimeError):
     """Another process took a post over (our lease ran out); stop sending."""
+
+
+class ModelCallError(ModelError):
+    """A model call failed; `code` is a stable reason (bot.i18n.FALLBACK_REASONS) for reports."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code

@@ -51,6 +51,10 @@ _GENERATED_GLOBS = (
     "*.min.css",
     "*.map",
 )
+# Compiled agentic-workflow files and similar: regenerated whole from a source next to them.
+_GENERATED_SUFFIXES = (".lock.yml", ".lock.yaml")
+# Recorded HTTP interactions (VCR.py, vcr, Betamax, Polly): bodies no reviewer reads.
+_CASSETTE_DIRS = {"cassettes", "vcr_cassettes", "__cassettes__", "recordings", "__recordings__"}
 _VENDORED_DIRS = {"vendor", "third_party", "node_modules", "vendored", "dist", "_vendor"}
 _SNAPSHOT_GLOBS = ("*.snap", "__snapshots__/*", "*.ambr", "*/snapshots/*")
 _DATA_SUFFIXES = {".csv", ".tsv", ".parquet", ".jsonl", ".ndjson", ".sql.gz", ".pkl", ".npy"}
@@ -156,6 +160,8 @@ def noise_reason(change: FileChange) -> str | None:
         (change.binary, "binary"),
         (name in _LOCKFILES, "lockfile"),
         (any(fnmatch.fnmatch(name, g) for g in _GENERATED_GLOBS), "generated"),
+        (name.endswith(_GENERATED_SUFFIXES), "generated"),
+        (bool(_CASSETTE_DIRS.intersection(parts[:-1])), "cassette"),
         (bool(_VENDORED_DIRS.intersection(parts[:-1])), "vendored"),
         (any(fnmatch.fnmatch(change.path.lower(), g) for g in _SNAPSHOT_GLOBS), "snapshot"),
         (pure.suffix.lower() in _DATA_SUFFIXES, "data"),

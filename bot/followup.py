@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.budget import DiffBudget
-from bot.errors import ModelError
+from bot.errors import ModelCallError, ModelError
 from bot.i18n import LANGUAGE_NAMES
 from bot.models import DigestEntry, RepoDigest
 from bot.ports import ModelClient
 from bot.prompts import Prompt, untrusted
 
-_ANSWER_TOKENS = 500
+_log = logging.getLogger(__name__)
+
+_ANSWER_TOKENS = {"en": 600, "zh": 900}
 _CONTEXT_DIFF_TOKENS = 2500
 _NO_MODEL = {
     "en": "No model is configured, so this is the stored analysis.",
     "zh": "未配置模型，以下是已保存的分析。",
+}
+_SHORTER = (
+    "\n\nYour previous answer did not fit in the room allowed. Answer again, complete but "
+    "at most half as long."
+)
+_CUT = {
+    "en": "(The answer was cut off at the model's length limit.)",
+    "zh": "（回答因模型长度上限被截断。）",
 }
 
 
@@ -93,13 +105,9 @@ class ModelAnswerer:
     async def explain(self, context: FollowUpContext) -> str | None:
         """The model's in-depth explanation; None when the model fails (the entry stands)."""
         system, user = self._explain_prompt.render(
-            language=LANGUAGE_NAMES[context.language], context=self._context(context)
+            language=LANGUAGE_NAMES[context.language], context=await self._context(context)
         )
-        try:
-            reply = await self._client.text_call(system, user, _ANSWER_TOKENS * 2)
-        except ModelError:
-            return None
-        return reply.content.strip() or None
+        return await self._complete(system, user, context.language, 2)
 
     async def answer(
         self, question: str, context: FollowUpContext, history: list[tuple[str, str]]
@@ -107,17 +115,30 @@ class ModelAnswerer:
         """The model's answer; the stored analysis when the model fails."""
         system, user = self._prompt.render(
             language=LANGUAGE_NAMES[context.language],
-            context=self._context(context),
+            context=await self._context(context),
             history="\n".join(f"{role}: {text}" for role, text in history) or "(none)",
             question=untrusted(question),
         )
-        try:
-            reply = await self._client.text_call(system, user, _ANSWER_TOKENS)
-        except ModelError:
-            return await self._fallback.answer(question, context, history)
-        return reply.content.strip() or await self._fallback.answer(question, context, history)
+        text = await self._complete(system, user, context.language, 1)
+        return text or await self._fallback.answer(question, context, history)
 
-    def _context(self, context: FollowUpContext) -> str:
+    async def _complete(self, system: str, user: str, language: str, scale: int) -> str | None:
+        """A whole answer: one cut at the token cap is asked again shorter, then marked cut."""
+        room = _ANSWER_TOKENS.get(language, 900) * scale
+        try:
+            reply = await self._client.text_call(system, user, room)
+            if reply.finish_reason == "length":
+                _log.info("follow-up answer cut at %d tokens: asking for a shorter one", room)
+                reply = await self._client.text_call(system, user + _SHORTER, room)
+        except ModelError as exc:
+            _log.info("follow-up: model failed (%s)", _code(exc))
+            return None
+        text = reply.content.strip()
+        if text and reply.finish_reason == "length":
+            return f"{text}\n\n{_CUT.get(language, _CUT['en'])}"
+        return text or None
+
+    async def _context(self, context: FollowUpContext) -> str:
         if not context.entries:
             digest = context.digest
             overview = digest.overview if digest and digest.overview else ""
@@ -129,7 +150,8 @@ class ModelAnswerer:
         share = max(300, _CONTEXT_DIFF_TOKENS // len(context.entries))
         parts = []
         for entry in context.entries[:4]:
-            diff = self._budget.apply(entry.commit, share).text
+            # Splitting large patches is CPU work: keep it off the event loop.
+            diff = (await asyncio.to_thread(self._budget.apply, entry.commit, share)).text
             parts.append(
                 f"commit_id: {entry.commit.short_sha}\n"
                 + untrusted(
@@ -137,3 +159,7 @@ class ModelAnswerer:
                 )
             )
         return "\n\n".join(parts)
+
+
+def _code(exc: ModelError) -> str:
+    return exc.code if isinstance(exc, ModelCallError) else str(exc)

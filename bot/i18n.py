@@ -190,17 +190,8 @@ def coverage_reason(language: str, reason: str | None, n: int) -> str:
 
 
 def fallback_reason(language: str, reason: str) -> str:
-    """Why the model failed, in words: a known code's text, anything else as given."""
-    # FALLBACK_REASONS (language → code → text, or code → language → text) is defined at the end
-    # of this module once the analyzer reports codes; until then, and for any other text (an
-    # analysis cached before the codes), the reason is shown as it is.
-    table = globals().get("FALLBACK_REASONS") or {}
-    for outer, inner in ((language, reason), (reason, language)):
-        nested = table.get(outer) if isinstance(table, dict) else None
-        known = nested.get(inner) if isinstance(nested, dict) else None
-        if isinstance(known, str):
-            return known
-    return reason
+    """Why the model failed, in words: a known code's text, anything else (older text) as given."""
+    return FALLBACK_REASONS[language].get(reason, reason)
 
 
 def text(language: str, key: str, **values: object) -> str:
@@ -211,3 +202,35 @@ def text(language: str, key: str, **values: object) -> str:
 def change_type_label(language: str, change_type: str) -> str:
     """The label of a change type; an unknown type is shown as given."""
     return CHANGE_TYPES[language].get(change_type, change_type)
+
+
+# Why an entry fell back to the rules: CommitAnalysis.fallback_reason holds the code, reports
+# show the text in their language (bot.notes says why a section is empty).
+FALLBACK_REASONS: dict[str, dict[str, str]] = {
+    "zh": {
+        "timeout": "模型请求超时",
+        "unreachable": "无法连接模型",
+        "circuit_open": "模型不可达，本次运行已停止调用模型",
+        "rate_limited": "模型持续限流（429）",
+        "auth": "模型密钥被拒绝",
+        "server_error": "模型服务出错（5xx）",
+        "bad_request": "模型拒绝了请求（400）",
+        "malformed_response": "模型返回的响应格式错误",
+        "invalid_output": "模型两次返回无效答案",
+        "incomplete_output": "模型两次返回的答案缺少必需部分",
+        "cut_off": "模型答案两次被截断",
+    },
+    "en": {
+        "timeout": "the model timed out",
+        "unreachable": "could not connect to the model",
+        "circuit_open": "model unreachable: this run stopped calling it",
+        "rate_limited": "the model kept rate-limiting (429)",
+        "auth": "the model key was refused",
+        "server_error": "the model service failed (5xx)",
+        "bad_request": "the model refused the request (400)",
+        "malformed_response": "the model's response was malformed",
+        "invalid_output": "the model's answer was invalid twice",
+        "incomplete_output": "the model's answer lacked required sections twice",
+        "cut_off": "the model's answer was cut off twice",
+    },
+}

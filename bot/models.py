@@ -247,12 +247,15 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    # True when the run stopped calling an unreachable model and the rules took over.
+    model_unreachable: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.calls + other.calls,
+            self.model_unreachable or other.model_unreachable,
         )
 
 

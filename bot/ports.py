@@ -37,6 +37,14 @@ class CommitSource(Protocol):
         ...
 
 
+class AnalysisSink(Protocol):
+    """Given each analysis the moment it is final, so the engine can save it at once."""
+
+    async def __call__(self, analysis: CommitAnalysis) -> None:
+        """Keep one finished analysis."""
+        ...
+
+
 class Analyzer(Protocol):
     """Turns commits into CommitAnalyses; a batch lets a model triage the whole day at once."""
 
@@ -46,9 +54,18 @@ class Analyzer(Protocol):
         ...
 
     async def analyze_batch(
-        self, commits: Sequence[Commit], language: str, progress: Progress | None = None
+        self,
+        commits: Sequence[Commit],
+        language: str,
+        progress: Progress | None = None,
+        *,
+        tz: str | None = None,
+        sink: AnalysisSink | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
-        """Analyses in the order given, and the model usage they cost."""
+        """Analyses in the order given and their cost; each is also given to `sink` when done.
+
+        `tz` is the digest's zone, in which a model is told when each commit was made.
+        """
         ...
 
 
@@ -62,7 +79,15 @@ class ModelReply:
 
 
 class ModelClient(Protocol):
-    """An OpenAI-compatible model: one JSON call and one text call."""
+    """An OpenAI-compatible model: one JSON call and one text call.
+
+    Both raise bot.errors.ModelCallError (with a reason code) and nothing else.
+    """
+
+    @property
+    def unreachable(self) -> bool:
+        """True while calls are refused because the endpoint kept failing (the breaker)."""
+        ...
 
     async def json_call(
         self, system: str, user: str, name: str, schema: dict[str, Any], max_tokens: int
@@ -98,6 +123,10 @@ class AnalysisStore(Protocol):
 
     async def put_analysis(self, analysis: CommitAnalysis) -> None:
         """Cache an analysis."""
+        ...
+
+    async def put_analyses(self, analyses: Sequence[CommitAnalysis]) -> None:
+        """Cache several analyses in one transaction."""
         ...
 
 

@@ -273,6 +273,11 @@ def closing_line(report: Report, core: Core) -> str:
         f"model calls {usage.calls}, tokens {usage.prompt_tokens} prompt + "
         f"{usage.completion_tokens} completion"
     )
+    if usage.model_unreachable:
+        fallen = sum(
+            1 for d in report.digests for e in d.entries if e.analysis.fallback_reason is not None
+        )
+        line += f"; model unreachable: analyzed by the rules ({fallen} of {total} commits)"
     model = core.settings.model
     if model.prompt_price_per_million is not None and model.completion_price_per_million:
         cost = (

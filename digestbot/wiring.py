@@ -134,7 +134,8 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
     analyzer = LlmAnalyzer(
         client, prompts, DiffBudget(settings.budget.tokens_per_commit), rules, settings.model.model
     )
-    return AnalyzerChoice(analyzer, client, LlmOverviewer(client, load_prompt("overview")))
+    overviewer = LlmOverviewer(client, load_prompt("overview"), rules)
+    return AnalyzerChoice(analyzer, client, overviewer)
 
 
 async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:

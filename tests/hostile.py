@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
@@ -26,7 +26,7 @@ from bot.models import (
     Severity,
     Usage,
 )
-from bot.ports import Progress
+from bot.ports import AnalysisSink, Progress
 from tests.factories import change, commit
 
 # Realistic shapes: the redaction must hold for real tokens, not only for test words.
@@ -92,7 +92,13 @@ class HostileAnalyzer:
     identity = AnalyzerIdentity("hostile-model", "v1", "evil-1")
 
     async def analyze_batch(
-        self, commits: Sequence[Commit], language: str, progress: Progress | None = None
+        self,
+        commits: Sequence[Commit],
+        language: str,
+        progress: Progress | None = None,
+        *,
+        tz: str | None = None,
+        sink: AnalysisSink | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
         severities = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
         return [
@@ -122,7 +128,9 @@ class HostileAnalyzer:
 class HostileOverviewer:
     """The overview paragraph, as hostile as the analyses."""
 
-    async def overview(self, digest: object) -> tuple[str | None, Usage]:
+    async def overview(
+        self, repo: str, day: date, language: str, commits: Sequence[Commit]
+    ) -> tuple[str | None, Usage]:
         return MODEL_TEXT, Usage()
 
 

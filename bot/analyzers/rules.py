@@ -19,7 +19,7 @@ from bot.models import (
     Severity,
     Usage,
 )
-from bot.ports import Progress
+from bot.ports import AnalysisSink, Progress
 
 RULES_IDENTITY = AnalyzerIdentity(name="rules", prompt_version="rules-1", model="")
 _TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(?:-by|-id|-Id|-ID| by)?: .+$")
@@ -83,12 +83,20 @@ class RulesAnalyzer:
         self._config = config
 
     async def analyze_batch(
-        self, commits: Sequence[Commit], language: str, progress: Progress | None = None
+        self,
+        commits: Sequence[Commit],
+        language: str,
+        progress: Progress | None = None,
+        *,
+        tz: str | None = None,
+        sink: AnalysisSink | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
         """Analyze commits from their metadata alone; no model, no cost."""
         analyses = []
         for done, commit in enumerate(commits, 1):
             analyses.append(self.analyze_now(commit, language))
+            if sink is not None:
+                await sink(analyses[-1])
             if progress:
                 progress(done, len(commits))
         return analyses, Usage()

@@ -1,19 +1,26 @@
-"""The model analyzer: a cheap triage of the whole day, depth only where severity asks for it."""
+"""The model analyzer: one round where it can be, depth wherever the rules or triage ask for it.
+
+At once, every commit the rules rate medium or high gets its deep call (its diff is read
+before it can be rated low), while the rules-low commits are triaged in small batches from
+their message and file list. A batch that rates a commit medium or high starts that deep
+call right then; there is no barrier between triage and depth. Each analysis goes to the
+engine's sink the moment it is final.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TypeVar
+from dataclasses import dataclass, field, replace
 
-from pydantic import BaseModel, ValidationError
-
-from bot.analyzers.rules import RulesAnalyzer, message_body
+from bot.analyzers.hints import recommendations_for, risks_for
+from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
-from bot.errors import ModelError
 from bot.i18n import LANGUAGE_NAMES
-from bot.llm.schema import AnalysisOut, TriageItem, TriageOut, strict_schema
+from bot.llm.asking import CUT_OFF, ask
+from bot.llm.schema import AnalysisOut, TriageItem
+from bot.llm.triage import Triage
 from bot.models import (
     AnalyzerIdentity,
     Commit,
@@ -23,27 +30,15 @@ from bot.models import (
     Severity,
     Usage,
 )
-from bot.ports import ModelClient, ModelReply, Progress
+from bot.ports import AnalysisSink, ModelClient, Progress
 from bot.prompts import Prompt, untrusted
 
-M = TypeVar("M", bound=BaseModel)
-TRIAGE_BATCH = 12
-_SCHEMAS: dict[type[BaseModel], dict[str, object]] = {
-    TriageOut: strict_schema(TriageOut),
-    AnalysisOut: strict_schema(AnalysisOut),
-}
-# Output allowances: enough for a full entry at each depth; doubled once if an answer is cut off.
-_OUTPUT_TOKENS = {Severity.HIGH: 1400, Severity.MEDIUM: 800}
-_TRIAGE_OUTPUT_PER_COMMIT = 110
-
-
-@dataclass(frozen=True)
-class Asked:
-    """The outcome of one question: a parsed answer or why there is none, and the cost."""
-
-    parsed: BaseModel | None
-    usage: Usage
-    failure: str | None = None
+_log = logging.getLogger(__name__)
+# Output allowances in English: enough for a full entry at each depth. Chinese prose takes
+# about half as many characters per token again, so it gets half as much room again.
+_OUTPUT_TOKENS = {Severity.HIGH: 1400, Severity.MEDIUM: 900, Severity.LOW: 400}
+_LANGUAGE_ROOM = {"en": 1.0, "zh": 1.5}
+_UNREACHABLE = "circuit_open"
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class Prompts:
 
 
 class LlmAnalyzer:
-    """Triage all commits in batches, then analyze medium and high commits with their diffs."""
+    """Deep calls for rules-medium/high commits at once, triage for the rest, no barrier."""
 
     def __init__(
         self,
@@ -74,163 +69,191 @@ class LlmAnalyzer:
         self.identity = AnalyzerIdentity("llm", version, model)
 
     async def analyze_batch(
-        self, commits: Sequence[Commit], language: str, progress: Progress | None = None
+        self,
+        commits: Sequence[Commit],
+        language: str,
+        progress: Progress | None = None,
+        *,
+        tz: str | None = None,
+        sink: AnalysisSink | None = None,
     ) -> tuple[list[CommitAnalysis], Usage]:
         """Analyses in the order given; a commit the model fails on gets the rules' analysis."""
-        triage, usage = await self._triage_all(commits, language)
-        done = 0
+        run = _Run(self, list(commits), language, tz, progress, sink)
+        results = await run.go()
+        unreachable = self._client.unreachable or _UNREACHABLE in run.failures
+        return results, replace(run.usage, model_unreachable=unreachable)
 
-        async def one(commit: Commit) -> CommitAnalysis:
-            nonlocal done
-            item = triage.get(commit.short_sha)
+
+@dataclass
+class _Run:
+    """One batch in flight: results so far, what it cost, the failures seen."""
+
+    owner: LlmAnalyzer
+    commits: list[Commit]
+    language: str
+    tz: str | None
+    progress: Progress | None
+    sink: AnalysisSink | None
+    results: dict[str, CommitAnalysis] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    failures: set[str] = field(default_factory=set)
+
+    async def go(self) -> list[CommitAnalysis]:
+        owner = self.owner
+        priors = {c.sha: owner._rules.analyze_now(c, self.language) for c in self.commits}
+        triage = Triage(owner._client, owner._prompts.triage, owner._rules, self.language, self.tz)
+        low = [c for c in self.commits if priors[c.sha].severity is Severity.LOW]
+        try:
+            async with asyncio.TaskGroup() as group:
+                for commit in self.commits:
+                    if priors[commit.sha].severity is not Severity.LOW:
+                        group.create_task(self._deep(commit, None, priors[commit.sha]))
+                for batch in triage.batches(low):
+                    group.create_task(self._triage(triage, batch, group, priors))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the sink's own error (a store down)
+        return [self.results[c.sha] for c in self.commits]
+
+    async def _triage(
+        self,
+        triage: Triage,
+        batch: list[Commit],
+        group: asyncio.TaskGroup,
+        priors: dict[str, CommitAnalysis],
+    ) -> None:
+        judged = await triage.judge(batch)
+        self.usage = self.usage + judged.usage
+        if judged.failure:
+            self.failures.add(judged.failure)
+        for half in judged.split:
+            group.create_task(self._triage(triage, half, group, priors))
+        for commit in judged.rest:
+            item = judged.items.get(commit.short_sha)
+            prior = priors[commit.sha]
             if item is not None and item.severity == "low":
-                result = self._from_triage(commit, item, language)
+                await self._finish(self._from_triage(prior, item))
             else:
-                result = await self._deep(commit, item, language)
-            done += 1
-            if progress:
-                progress(done, len(commits))
-            return result
+                # Upgraded (or not judged): its deep call starts now, not after the others.
+                group.create_task(self._deep(commit, item, prior))
 
-        analyses = await asyncio.gather(*(one(c) for c in commits))
-        return list(analyses), usage + sum((a.usage for a in analyses), Usage())
+    async def _deep(self, commit: Commit, item: TriageItem | None, prior: CommitAnalysis) -> None:
+        owner = self.owner
+        expected = Severity(item.severity) if item else prior.severity
+        room = _LANGUAGE_ROOM.get(self.language, 1.5)
+        tokens, output = owner._budget.tokens, int(_OUTPUT_TOKENS[expected] * room)
+        spent = Usage()
+        failure = CUT_OFF
+        for _ in range(2):
+            # Splitting large patches is CPU work: keep it off the event loop.
+            diff = await asyncio.to_thread(owner._budget.apply, commit, tokens)
+            system, user = self._render(commit, item, prior, diff.text)
+            asked = await ask(
+                owner._client,
+                system,
+                user,
+                name="commit_analysis",
+                model=AnalysisOut,
+                max_tokens=output,
+            )
+            spent = spent + asked.usage
+            self.usage = self.usage + asked.usage
+            if isinstance(asked.parsed, AnalysisOut):
+                out = _to_analysis(prior, asked.parsed, owner.identity, diff.coverage, spent)
+                return await self._finish(out)
+            failure = asked.failure or CUT_OFF
+            if failure != CUT_OFF:
+                break
+            # Cut off at the output cap: show less diff and allow a longer answer, once.
+            tokens, output = max(200, tokens // 2), output * 2
+        await self._finish(self._fallback(commit, item, prior, failure, spent))
 
-    async def _triage_all(
-        self, commits: Sequence[Commit], language: str
-    ) -> tuple[dict[str, TriageItem], Usage]:
-        batches = [commits[i : i + TRIAGE_BATCH] for i in range(0, len(commits), TRIAGE_BATCH)]
-        answers = await asyncio.gather(*(self._triage(b, language) for b in batches))
-        items: dict[str, TriageItem] = {}
-        usage = Usage()
-        for asked in answers:
-            usage = usage + asked.usage
-            if isinstance(asked.parsed, TriageOut):
-                items.update({i.commit_id[:7]: i for i in asked.parsed.items})
-        return items, usage
-
-    async def _triage(self, batch: Sequence[Commit], language: str) -> Asked:
-        listing = "\n\n".join(self._triage_line(c, language) for c in batch)
-        system, user = self._prompts.triage.render(
-            language=LANGUAGE_NAMES[language],
-            repo=batch[0].repo,
-            day=batch[0].committed_at.date().isoformat(),
-            commits=listing,
+    def _render(
+        self, commit: Commit, item: TriageItem | None, prior: CommitAnalysis, diff: str
+    ) -> tuple[str, str]:
+        return self.owner._prompts.analysis.render(
+            language=LANGUAGE_NAMES[self.language],
+            repo=commit.repo,
+            commit_id=commit.short_sha,
+            prior=prior.severity_reason,
+            triage=f"{item.severity}: {item.severity_reason}" if item else "none",
+            message=untrusted(commit.message),
+            diff=untrusted(diff or "(empty)"),
         )
-        return await self._ask(
-            system, user, "triage", TriageOut, _TRIAGE_OUTPUT_PER_COMMIT * len(batch) + 100
-        )
 
-    def _triage_line(self, commit: Commit, language: str) -> str:
-        score = self._rules.score(commit, "en")
-        files = ", ".join(f"{f.path} (+{f.additions}/-{f.deletions})" for f in commit.files[:15])
-        more = f" and {len(commit.files) - 15} more" if len(commit.files) > 15 else ""
-        body = message_body(commit)[:600]
-        return (
-            f"commit_id: {commit.short_sha}\nrules score: {score.total} "
-            f"({self._rules.severity_of(score.total).value})\n"
-            + untrusted(f"{commit.title}\n{body}\nfiles: {files}{more}")
-        )
-
-    def _from_triage(self, commit: Commit, item: TriageItem, language: str) -> CommitAnalysis:
-        base = self._rules.analyze_now(commit, language)
+    def _from_triage(self, prior: CommitAnalysis, item: TriageItem) -> CommitAnalysis:
+        # Judged from the message and file list: no coverage, since no diff was read.
         return replace(
-            base,
+            prior,
             change_type=item.change_type,
-            severity=Severity(item.severity),
+            severity=Severity.LOW,
             severity_reason=item.severity_reason,
             summary=item.summary,
             risks=(),
             recommendations=(),
-            analyzer=self.identity,
+            analyzer=self.owner.identity,
         )
 
-    async def _deep(self, commit: Commit, item: TriageItem | None, language: str) -> CommitAnalysis:
-        prior = self._rules.analyze_now(commit, language)
-        severity = Severity(item.severity) if item else prior.severity
-        tokens, output = self._budget.tokens, _OUTPUT_TOKENS.get(severity, 800)
-        spent = Usage()
-        for _ in range(2):
-            diff = self._budget.apply(commit, tokens)
-            system, user = self._prompts.analysis.render(
-                language=LANGUAGE_NAMES[language],
-                repo=commit.repo,
-                commit_id=commit.short_sha,
-                prior=prior.severity_reason,
-                triage=f"{item.severity}: {item.severity_reason}" if item else "none",
-                message=untrusted(commit.message),
-                diff=untrusted(diff.text or "(empty)"),
-            )
-            asked = await self._ask(system, user, "commit_analysis", AnalysisOut, output)
-            spent = spent + asked.usage
-            if isinstance(asked.parsed, AnalysisOut):
-                return self._to_analysis(commit, asked.parsed, prior, diff.coverage, spent)
-            if asked.failure != "cut off":
-                return replace(prior, fallback_reason=asked.failure, usage=spent)
-            # Cut off at the output cap: show less diff and allow a longer answer, once.
-            tokens, output = max(200, tokens // 2), output * 2
-        return replace(prior, fallback_reason="the answer was cut off twice", usage=spent)
-
-    def _to_analysis(
+    def _fallback(
         self,
         commit: Commit,
-        out: AnalysisOut,
+        item: TriageItem | None,
         prior: CommitAnalysis,
-        coverage: Coverage,
-        usage: Usage,
+        code: str,
+        spent: Usage,
     ) -> CommitAnalysis:
-        severity = Severity(out.severity)
-        insights = None
-        if severity is Severity.HIGH and out.insights is not None:
-            insights = Insights(**out.insights.model_dump())
-        deep = severity is not Severity.LOW
-        return replace(
-            prior,
-            change_type=out.change_type,
-            severity=severity,
-            severity_reason=out.severity_reason,
-            summary=out.summary,
-            impact_scope=tuple(out.impact_scope) if deep else (),
-            insights=insights,
-            risks=tuple(out.risks) if deep else (),
-            recommendations=tuple(out.recommendations) if deep else (),
-            analyzer=self.identity,
-            coverage=coverage,
-            usage=usage,
-        )
+        """The rules' analysis, at the triage's severity when there was one."""
+        self.failures.add(code)
+        _log.info("commit %s: model failed (%s), rules analysis instead", commit.short_sha, code)
+        base = prior if item is None else _judged(prior, commit, item, self.language)
+        return replace(base, fallback_reason=code, usage=spent)
 
-    async def _ask(
-        self, system: str, user: str, name: str, model: type[M], max_tokens: int
-    ) -> Asked:
-        """One question, with one repair retry when the answer is not valid JSON for the schema."""
-        schema = _SCHEMAS[model]
-        usage = Usage()
-        for attempt in range(2):
-            try:
-                reply = await self._client.json_call(system, user, name, schema, max_tokens)
-            except ModelError as exc:
-                return Asked(None, usage, str(exc))
-            usage = usage + reply.usage
-            if reply.finish_reason == "length":
-                return Asked(None, usage, "cut off")
-            parsed, error = _validate(reply, model)
-            if parsed is not None:
-                return Asked(parsed, usage)
-            if attempt == 0:
-                user = (
-                    f"{user}\n\nYour previous answer was not valid ({error}). "
-                    "Answer again with JSON only, exactly matching the schema."
-                )
-        return Asked(None, usage, "invalid output twice")
+    async def _finish(self, analysis: CommitAnalysis) -> None:
+        self.results[analysis.sha] = analysis
+        if self.sink is not None:
+            await self.sink(analysis)
+        if self.progress:
+            self.progress(len(self.results), len(self.commits))
 
 
-def _validate(reply: ModelReply, model: type[M]) -> tuple[M | None, str]:
-    text = reply.content.strip()
-    if not text:
-        return None, "empty answer"
-    # Some providers wrap JSON in a Markdown fence despite json mode.
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    try:
-        return model.model_validate_json(text), ""
-    except ValidationError as exc:
-        return None, exc.errors()[0]["msg"][:200]
+def _judged(
+    prior: CommitAnalysis, commit: Commit, item: TriageItem, language: str
+) -> CommitAnalysis:
+    """The rules' analysis at the triage's severity, with the triage's reason and summary."""
+    deep = item.severity != "low"
+    return replace(
+        prior,
+        change_type=item.change_type,
+        severity=Severity(item.severity),
+        severity_reason=item.severity_reason,
+        summary=item.summary,
+        risks=risks_for(commit, language) if deep else (),
+        recommendations=recommendations_for(commit, language) if deep else (),
+    )
+
+
+def _to_analysis(
+    prior: CommitAnalysis,
+    out: AnalysisOut,
+    identity: AnalyzerIdentity,
+    coverage: Coverage,
+    usage: Usage,
+) -> CommitAnalysis:
+    severity = Severity(out.severity)
+    insights = None
+    if severity is Severity.HIGH and out.insights is not None:
+        insights = Insights(**out.insights.model_dump())
+    deep = severity is not Severity.LOW
+    return replace(
+        prior,
+        change_type=out.change_type,
+        severity=severity,
+        severity_reason=out.severity_reason,
+        summary=out.summary,
+        impact_scope=tuple(out.impact_scope) if deep else prior.impact_scope,
+        insights=insights,
+        risks=tuple(out.risks) if deep else (),
+        recommendations=tuple(out.recommendations) if deep else (),
+        analyzer=identity,
+        coverage=coverage,
+        usage=usage,
+    )

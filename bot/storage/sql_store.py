@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -68,18 +69,21 @@ class SqlStore:
 
     async def put_analysis(self, analysis: CommitAnalysis) -> None:
         """Cache an analysis under its full key."""
-        identity = analysis.analyzer
-        await self._insert_once(
-            AnalysisRow(
-                sha=analysis.sha,
-                analyzer=identity.name,
-                prompt_version=identity.prompt_version,
-                model=identity.model,
-                language=analysis.language,
-                payload=ANALYSIS.dump_json(analysis).decode(),
-                created_at=datetime.now(UTC),
-            )
-        )
+        await self._insert_once(_analysis_row(analysis))
+
+    async def put_analyses(self, analyses: Sequence[CommitAnalysis]) -> None:
+        """Cache several analyses in one transaction (those that finished during a write)."""
+        rows = [_analysis_row(a) for a in analyses]
+        async with self._sessions() as session:
+            try:
+                for row in rows:
+                    await session.merge(row)
+                await session.commit()
+                return
+            except IntegrityError:
+                await session.rollback()
+        for row in rows:  # another process stored one of them first: one at a time
+            await self._insert_once(row)
 
     async def get_digest(self, repo: str, day: date, tz: str, language: str) -> RepoDigest | None:
         """A stored digest, or None."""
@@ -125,3 +129,16 @@ class SqlStore:
         async with self._sessions() as session:
             await session.execute(statement)
             await session.commit()
+
+
+def _analysis_row(analysis: CommitAnalysis) -> AnalysisRow:
+    identity = analysis.analyzer
+    return AnalysisRow(
+        sha=analysis.sha,
+        analyzer=identity.name,
+        prompt_version=identity.prompt_version,
+        model=identity.model,
+        language=analysis.language,
+        payload=ANALYSIS.dump_json(analysis).decode(),
+        created_at=datetime.now(UTC),
+    )

@@ -49,6 +49,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops the SYNs of a burst of concurrent clients, which
+    # then wait a full TCP retransmission second: a delay no real provider adds.
+    request_queue_size = 128
+
+
 class LoopbackServer:
     """Base emulator: subclasses implement `handle(request) -> Response`."""
 
@@ -80,7 +86,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True

@@ -22,6 +22,7 @@ from bot.storage.sql_store import SqlStore
 from bot.subscriptions import Subscription, load_subscriptions
 from scheduler.clock import build_scheduler, catch_up, trigger_for
 from tests.chat_fixtures import engine_for, hostile_day, later, publisher
+from tests.emulators.loopback import Fault
 from tests.emulators.slack_api import SlackEmulator
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.factories import ListSource
@@ -146,22 +147,34 @@ async def test_a_double_firing_posts_once(store: SqlStore) -> None:
     assert len({p.all_text() for p in slack.posted}) == len(slack.posted)
 
 
-async def test_a_crash_mid_post_then_a_restart_completes_it_in_telegram(store: SqlStore) -> None:
+KICKED = {
+    "ok": False,
+    "error_code": 403,
+    "description": "Forbidden: bot was kicked from the supergroup chat",
+}
+
+
+async def test_a_kicked_bot_stops_with_one_line_and_a_retry_completes_in_telegram(
+    store: SqlStore,
+) -> None:
     with TelegramEmulator() as telegram:
         async with Bot(telegram.token, base_url=telegram.api_url) as bot:
             poster = TelegramPoster(bot, (Pacer([]), Pacer([])))
             subscription = sub(
                 slack_channel=None, telegram_chat="-100777", telegram_topic=3, lowest_reply="low"
             )
-            telegram.break_after = 1
-            with pytest.raises(Exception, match="restart"):
-                await daily(store, poster, "telegram", "before").run(subscription, FIRED_ON)
-            again = await daily(store, poster, "telegram", "after", later()).run(
-                subscription, FIRED_ON
-            )
+            telegram.fail(Fault(403, KICKED, path_contains="sendMessage", skip=1))
+            failed = await daily(store, poster, "telegram", "before").run(subscription, FIRED_ON)
+            again = await daily(store, poster, "telegram", "after").run(subscription, FIRED_ON)
             third = await daily(store, poster, "telegram", "later", later(30)).run(
                 subscription, FIRED_ON
             )
+    assert failed[0].error is not None and failed[0].outcome is None
+    assert str(failed[0].error).startswith("posted 1 of ")
+    assert "telegram chat -100777 topic 3: Telegram said Forbidden: bot was kicked" in str(
+        failed[0].error
+    )
+    assert "(add the bot to the chat again); run again to complete" in str(failed[0].error)
     assert again[0].outcome is not None and again[0].outcome.state is ClaimState.RESUMED
     assert third[0].outcome is not None and third[0].outcome.state is ClaimState.DONE
     root, *replies = telegram.sent

@@ -57,6 +57,11 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that went away (killed, timed out) is a scenario, not an error
+
+
 class RateWindow:
     """A per-key sliding-window limit an emulator enforces: None while allowed, else the
     whole seconds to wait (a Retry-After); counts the refusals."""
@@ -112,7 +117,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True

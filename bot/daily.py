@@ -15,9 +15,6 @@ from bot.errors import DeliveryError, DigestbotError, LostClaim, SourceError
 from bot.ports import CommitSource
 from bot.subscriptions import WEEKDAYS, Subscription
 
-# What stops one repository's post without stopping the others': all of them can pass.
-_RECOVERABLE = (DeliveryError, SourceError, LostClaim)
-
 
 @dataclass(frozen=True)
 class DailyResult:
@@ -94,7 +91,7 @@ class DailyPoster:
         for spec in subscription.repos:
             try:
                 results.append(await self._one(subscription, spec, window, poster))
-            except _RECOVERABLE as exc:  # said once, in the result; the next repository goes on
+            except SourceError as exc:  # said once, in the result; the next repository goes on
                 results.append(DailyResult(spec, 0, None, exc))
         return results
 
@@ -110,9 +107,12 @@ class DailyPoster:
         if not digest.entries and subscription.skip_empty:
             return DailyResult(digest.repo, 0, None)
         key = post_key(f"daily-{subscription.name}", subscription.target, digest)
-        outcome = await self._publisher.publish(
-            subscription.target, digest, poster, key=key, lowest=subscription.lowest
-        )
+        try:
+            outcome = await self._publisher.publish(
+                subscription.target, digest, poster, key=key, lowest=subscription.lowest
+            )
+        except (DeliveryError, LostClaim) as exc:
+            return DailyResult(digest.repo, len(digest.entries), None, exc)
         return DailyResult(digest.repo, len(digest.entries), outcome)
 
 

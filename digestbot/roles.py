@@ -26,9 +26,9 @@ def subscriptions_of(args: argparse.Namespace) -> tuple[Subscription, ...]:
 
 async def run_role(args: argparse.Namespace, settings: Settings) -> int:
     """Start a role; returns the exit status."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # `post` says what it did in its own lines; the long-running roles log every step.
+    level = logging.WARNING if args.command == "post" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     subscriptions = subscriptions_of(args)
     chosen = _chosen(args, subscriptions) if args.command == "post" else None
     core = await open_core(settings)

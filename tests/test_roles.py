@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from tests.emulators.slack_api import SlackEmulator
 from tests.gitrepo import GitRepo
 
 TZ = ZoneInfo("Europe/Paris")
+LEASE = timedelta(minutes=1)
 
 
 def config(tmp_path: Path, repo: GitRepo, time_of_day: str = "08:00") -> Path:
@@ -153,3 +154,123 @@ async def test_the_web_app_serves_slack_telegram_and_health_from_one_process(
     assert slack_answer.status_code == 401  # unsigned
     assert telegram_answer.status_code == 403  # no secret token
     assert report.status_code == 403  # private by default: a signed link is needed
+
+
+def post_args(path: Path, database_url: str) -> list[str]:
+    args = ["post", "--subscription", "team", "--date", "2026-03-02"]
+    return [*args, "--config", str(path), "--database", database_url]
+
+
+def test_a_refused_post_exits_1_with_one_line_and_a_rerun_completes_at_once(
+    tmp_path: Path,
+    repo: GitRepo,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.emulators.loopback import Fault
+
+    three_commits(repo)
+    args = post_args(config(tmp_path, repo), database_url)
+    with SlackEmulator() as slack:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+        monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+        refused = {"ok": False, "error": "not_in_channel"}
+        slack.fail(Fault(200, refused, path_contains="chat.postMessage", skip=2))
+        assert main(args) == 1
+        failed = capsys.readouterr()
+        assert main(args) == 0  # the bot was invited: run again, at once
+        rerun = capsys.readouterr()
+        posted = len(slack.posted)
+    said = [line for line in failed.err.splitlines() if "no model configured" not in line]
+    assert said == [
+        "digestbot: 2026-03-02 repo: posted 2 of 4 messages to #CTEAM: Slack said "
+        "not_in_channel (invite the bot with /invite @digestbot); run again to complete"
+    ]
+    assert failed.out == ""
+    assert "repo: 3 commits, completed an interrupted post, 2 messages sent" in rerun.out
+    assert posted == 4
+
+
+def test_a_post_held_by_a_live_process_exits_75(
+    tmp_path: Path,
+    repo: GitRepo,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    from bot.storage.database import create_engine
+    from bot.storage.delivery_store import SqlDeliveryLog
+
+    three_commits(repo)
+    args = post_args(config(tmp_path, repo), database_url)
+    with SlackEmulator() as slack:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+        monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+        slack.not_in.add("CTEAM")
+        assert main(args) == 1  # leaves a released claim behind
+        capsys.readouterr()
+
+        async def held_elsewhere() -> None:  # another live process takes the post
+            engine = create_engine(database_url)
+            log = SqlDeliveryLog(engine)
+            async with engine.connect() as conn:
+                key = (await conn.exec_driver_sql("SELECT key FROM deliveries")).scalar_one()
+            claim = await log.claim(key, "web-1:1:abcd", datetime.now(ZoneInfo("UTC")), LEASE)
+            assert claim.owned
+            await engine.dispose()
+
+        asyncio.run(held_elsewhere())
+        slack.not_in.clear()
+        assert main(args) == 75
+        busy = capsys.readouterr()
+        assert slack.posted == []
+    assert "repo: another process is posting this now; it will complete it" in busy.err
+    assert "Traceback" not in busy.err
+
+
+def test_two_processes_sharing_host_and_pid_never_share_a_claim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from digestbot.wiring import process_owner
+
+    monkeypatch.setattr(os, "getpid", lambda: 1)  # pid 1 in two containers named alike
+    monkeypatch.setattr(socket, "gethostname", lambda: "web")
+    first, second = process_owner(), process_owner()
+    assert first.startswith("web:1:") and second.startswith("web:1:")
+    assert first != second
+
+
+def test_a_group_upgraded_to_a_supergroup_is_named_and_the_claim_let_go(
+    tmp_path: Path,
+    repo: GitRepo,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.emulators.telegram_api import TelegramEmulator
+
+    three_commits(repo)
+    path = config(tmp_path, repo)
+    path.write_text(
+        path.read_text().replace('slack_channel = "CTEAM"', "telegram_chat = -100123"),
+        encoding="utf-8",
+    )
+    args = post_args(path, database_url)
+    with TelegramEmulator() as telegram:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", telegram.token)
+        monkeypatch.setenv("TELEGRAM_API_URL", telegram.api_url)
+        telegram.migrated["-100123"] = -1009876
+        assert main(args) == 1
+        first = capsys.readouterr().err
+        assert main(args) == 1  # not "busy elsewhere": the failed run let go of its claim
+        second = capsys.readouterr().err
+    line = (
+        "digestbot: 2026-03-02 repo: posted 0 of 2 messages to telegram chat -100123: Telegram "
+        "says group -100123 was upgraded to a supergroup with the new id -1009876 (set "
+        "telegram_chat = -1009876 in the subscription); run again to complete"
+    )
+    assert line in first.splitlines() and line in second.splitlines()
+    assert "Traceback" not in first + second

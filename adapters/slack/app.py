@@ -46,6 +46,16 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _log = logging.getLogger(__name__)
 
 
+class _SameToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's (the same) wins."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_SameToken())
+
+
 def build_app(
     conversation: Conversation,
     client: AsyncWebClient,

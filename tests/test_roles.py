@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -161,27 +162,34 @@ def post_args(path: Path, database_url: str) -> list[str]:
     return [*args, "--config", str(path), "--database", database_url]
 
 
-def test_a_refused_post_exits_1_with_one_line_and_a_rerun_completes_at_once(
-    tmp_path: Path,
-    repo: GitRepo,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from tests.emulators.loopback import Fault
-
+@pytest.fixture
+def team(tmp_path: Path, repo: GitRepo, database_url: str) -> list[str]:
+    """`post` arguments for a subscription posting three commits to #CTEAM."""
     three_commits(repo)
-    args = post_args(config(tmp_path, repo), database_url)
+    return post_args(config(tmp_path, repo), database_url)
+
+
+@pytest.fixture
+def slack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
     with SlackEmulator() as slack:
         monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
         monkeypatch.setenv("SLACK_API_URL", slack.api_url)
-        refused = {"ok": False, "error": "not_in_channel"}
-        slack.fail(Fault(200, refused, path_contains="chat.postMessage", skip=2))
-        assert main(args) == 1
-        failed = capsys.readouterr()
-        assert main(args) == 0  # the bot was invited: run again, at once
-        rerun = capsys.readouterr()
-        posted = len(slack.posted)
+        yield slack
+
+
+def test_a_refused_post_exits_1_with_one_line_and_a_rerun_completes_at_once(
+    team: list[str], slack_env: SlackEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.emulators.loopback import Fault
+
+    args, slack = team, slack_env
+    refused = {"ok": False, "error": "not_in_channel"}
+    slack.fail(Fault(200, refused, path_contains="chat.postMessage", skip=2))
+    assert main(args) == 1
+    failed = capsys.readouterr()
+    assert main(args) == 0  # the bot was invited: run again, at once
+    rerun = capsys.readouterr()
+    posted = len(slack.posted)
     said = [line for line in failed.err.splitlines() if "no model configured" not in line]
     assert said == [
         "digestbot: 2026-03-02 repo: posted 2 of 4 messages to #CTEAM: Slack said "
@@ -193,10 +201,9 @@ def test_a_refused_post_exits_1_with_one_line_and_a_rerun_completes_at_once(
 
 
 def test_a_post_held_by_a_live_process_exits_75(
-    tmp_path: Path,
-    repo: GitRepo,
+    team: list[str],
+    slack_env: SlackEmulator,
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import asyncio
@@ -204,29 +211,25 @@ def test_a_post_held_by_a_live_process_exits_75(
     from bot.storage.database import create_engine
     from bot.storage.delivery_store import SqlDeliveryLog
 
-    three_commits(repo)
-    args = post_args(config(tmp_path, repo), database_url)
-    with SlackEmulator() as slack:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
-        monkeypatch.setenv("SLACK_API_URL", slack.api_url)
-        slack.not_in.add("CTEAM")
-        assert main(args) == 1  # leaves a released claim behind
-        capsys.readouterr()
+    args, slack = team, slack_env
+    slack.not_in.add("CTEAM")
+    assert main(args) == 1  # leaves a released claim behind
+    capsys.readouterr()
 
-        async def held_elsewhere() -> None:  # another live process takes the post
-            engine = create_engine(database_url)
-            log = SqlDeliveryLog(engine)
-            async with engine.connect() as conn:
-                key = (await conn.exec_driver_sql("SELECT key FROM deliveries")).scalar_one()
-            claim = await log.claim(key, "web-1:1:abcd", datetime.now(ZoneInfo("UTC")), LEASE)
-            assert claim.owned
-            await engine.dispose()
+    async def held_elsewhere() -> None:  # another live process takes the post
+        engine = create_engine(database_url)
+        log = SqlDeliveryLog(engine)
+        async with engine.connect() as conn:
+            key = (await conn.exec_driver_sql("SELECT key FROM deliveries")).scalar_one()
+        claim = await log.claim(key, "web-1:1:abcd", datetime.now(ZoneInfo("UTC")), LEASE)
+        assert claim.owned
+        await engine.dispose()
 
-        asyncio.run(held_elsewhere())
-        slack.not_in.clear()
-        assert main(args) == 75
-        busy = capsys.readouterr()
-        assert slack.posted == []
+    asyncio.run(held_elsewhere())
+    slack.not_in.clear()
+    assert main(args) == 75
+    busy = capsys.readouterr()
+    assert slack.posted == []
     assert "repo: another process is posting this now; it will complete it" in busy.err
     assert "Traceback" not in busy.err
 

@@ -17,10 +17,8 @@ from adapters.slack.app import SlackPoster, slack_client
 from adapters.telegram.app import TelegramPoster
 from bot.chat import ChatPoster
 from bot.daily import DailyPoster, DailyResult
-from bot.delivery import ClaimState, Publisher
+from bot.delivery import ClaimState
 from bot.errors import ConfigError
-from bot.storage.chat_store import SqlChatStore
-from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
 from bot.subscriptions import Subscription, load_subscriptions
 from scheduler.clock import Backoff, DailyClock, build_scheduler, catch_up, trigger_for
@@ -121,12 +119,16 @@ async def test_the_scheduler_fires_a_job_with_the_local_date() -> None:
 
 
 def daily(
-    store: SqlStore, poster: ChatPoster, platform: str, owner: str, now: datetime | None = None
+    store: SqlStore,
+    poster: ChatPoster,
+    platform: str,
+    owner: str,
+    now: datetime | None = None,
+    sim: SimClock | None = None,
 ) -> DailyPoster:
     source = ListSource("acme/app", hostile_day(12))
-    return DailyPoster(
-        engine_for(store), publisher(store, owner, now), lambda _spec: source, {platform: poster}
-    )
+    posts = publisher(store, owner, now, sim.now if sim else None)
+    return DailyPoster(engine_for(store), posts, lambda _spec: source, {platform: poster})
 
 
 FIRED_ON = date(2026, 2, 20)  # posts 2026-02-19, the fixtures' day
@@ -256,12 +258,7 @@ def test_config_needs_one_destination_and_unique_names(tmp_path: Path) -> None:
 
 def slack_daily(store: SqlStore, slack: SlackEmulator, sim: SimClock) -> DailyPoster:
     poster = SlackPoster(slack_client(slack.token, slack.api_url), Pacer([]))
-    source = ListSource("acme/app", hostile_day(12))
-    owner = publisher(store, "clock")
-    timed = Publisher(
-        SqlDeliveryLog(store.engine), SqlChatStore(store.engine), owner=owner.owner, now=sim.now
-    )
-    return DailyPoster(engine_for(store), timed, lambda _spec: source, {"slack": poster})
+    return daily(store, poster, "slack", "clock", sim=sim)
 
 
 async def test_the_clock_retries_a_refused_post_until_someone_invites_the_bot(
@@ -320,17 +317,7 @@ async def test_a_moved_group_is_not_retried(store: SqlStore) -> None:
         telegram.migrated["-100321"] = -100999
         async with Bot(telegram.token, base_url=telegram.api_url) as bot:
             poster = TelegramPoster(bot, (Pacer([]), Pacer([])))
-            timed = DailyPoster(
-                engine_for(store),
-                Publisher(
-                    SqlDeliveryLog(store.engine),
-                    SqlChatStore(store.engine),
-                    owner="clock",
-                    now=sim.now,
-                ),
-                lambda _spec: ListSource("acme/app", hostile_day(3)),
-                {"telegram": poster},
-            )
+            timed = daily(store, poster, "telegram", "clock", sim=sim)
             clock = DailyClock([subscription], timed.run, now=sim.now, sleep=sim.sleep)
             assert not await clock.complete(subscription, FIRED_ON)
     assert sim.skipped == 0  # one attempt: only a changed telegram_chat can help

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from adapters.pacing import Pacer
-from adapters.slack.app import SlackPoster, build_app, http_endpoint, slack_client
+from adapters.slack.app import SlackPoster, build_app, http_endpoint, slack_client, slack_pacer
 from adapters.slack.render import MAX_BLOCKS, MESSAGE_CHARS, SECTION_CHARS
 from bot.chat import ChatTarget
 from bot.delivery import ClaimState, post_key
@@ -188,6 +189,12 @@ async def until(condition: object, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def settled(seconds: float = 20.0) -> None:
+    """Wait until every listener Bolt started (it acks first, works after) has finished."""
+    me = asyncio.current_task()
+    await until(lambda: all(t is me or t.done() for t in asyncio.all_tasks()), seconds)
+
+
 async def test_signed_command_is_acked_before_the_work_and_forgeries_refused(
     http: httpx.AsyncClient, slack: SlackEmulator
 ) -> None:
@@ -250,7 +257,7 @@ async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     await http.post("/slack/events", content=body, headers={**form, **signed(body)})
     await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)
-    await asyncio.sleep(0.3)  # let the whole thread land
+    await settled()  # the whole thread has landed
     root = next(p for p in slack.posted if p.thread_ts is None)
     reply_to = slack.thread(root.ts)[0]
     before = len(slack.posted)
@@ -273,8 +280,7 @@ async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(
         {**question, "user": BOT_USER, "bot_id": "BDIGEST", "ts": "1800000000.2"}, "Ev3"
     )
     await http.post("/slack/events", content=own, headers={**headers, **signed(own)})
-    await until(lambda: len(slack.posted) > before)
-    await asyncio.sleep(0.3)
+    await settled()
     answers = slack.posted[before:]
     assert len(answers) == 1  # a retry, and the same message as app_mention: one answer
     assert answers[0].thread_ts == root.ts
@@ -349,3 +355,105 @@ def test_the_app_manifests_ask_for_what_the_bot_uses(name: str) -> None:
     assert all(item in text for item in needed)
     assert ("socket_mode_enabled: true" in text) == (name == "manifest.socket.yaml")
     assert ("https://YOUR-HOST/slack/events" in text) == (name == "manifest.yaml")
+
+
+def slash(http: httpx.AsyncClient, body: str) -> Awaitable[httpx.Response]:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return http.post("/slack/events", content=body, headers={**form, **signed(body)})
+
+
+async def test_private_answers_are_not_queued_behind_a_channel_post(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    pacer = slack_pacer()  # the process's one pacer: the daily post and the commands share it
+    client = slack_client(slack.token, slack.api_url)
+    seen = SqlInboundLog(store.engine)
+    app = build_app(conversation(store, hostile_day(6)), client, SECRET, pacer, seen)
+    web = Starlette(routes=[Route("/slack/events", http_endpoint(app), methods=["POST"])])
+    digest = await built_digest(store)
+    pacer.pause(CHANNEL, 3600)  # a long post whose next turn in the channel is far away
+    key = post_key("daily", TARGET, digest)
+    long_post = asyncio.create_task(
+        publisher(store).publish(TARGET, digest, SlackPoster(client, pacer), key=key)
+    )
+    transport = httpx.ASGITransport(app=web)
+    async with httpx.AsyncClient(transport=transport, base_url="http://digestbot") as http:
+        bodies = [command_body("help", user=f"U{i}", trigger=f"T-{i}") for i in range(20)]
+        acks = await asyncio.gather(*(slash(http, body) for body in bodies))
+        await until(lambda: len([p for p in slack.posted if p.user]) == 20)
+    long_post.cancel()
+    assert all(a.status_code == 200 for a in acks)
+    assert {p.user for p in slack.posted} == {f"U{i}" for i in range(20)}  # each asker answered
+    assert slack.channel_messages(CHANNEL) == []  # while the channel post still waits its turn
+
+
+async def test_an_event_delivered_to_two_processes_is_answered_once(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    digest = await built_digest(store, 6)
+    outcome = await publisher(store).publish(
+        TARGET, digest, poster(slack), key=post_key("daily", TARGET, digest)
+    )
+    assert outcome.root is not None
+    apps = [  # two web processes behind one load balancer, one database
+        build_app(
+            conversation(store, hostile_day(6)),
+            slack_client(slack.token, slack.api_url),
+            SECRET,
+            Pacer([]),
+            SqlInboundLog(store.engine),
+        )
+        for _ in range(2)
+    ]
+    question: dict[str, object] = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": "U2",
+        "text": f"<@{BOT_USER}> why does this matter?",
+        "ts": "1800000000.000001",
+        "thread_ts": outcome.root.message_id,
+    }
+    deliveries: list[tuple[AsyncApp, str]] = [  # a retry reaches the other process; a mention
+        (apps[0], event_body(question, "Ev1")),
+        (apps[1], event_body(question, "Ev1")),
+        (apps[1], event_body({**question, "type": "app_mention"}, "Ev2")),
+    ]
+    before = len(slack.posted)
+    headers = {"Content-Type": "application/json"}
+    for app, payload in deliveries:
+        web = Starlette(routes=[Route("/e", http_endpoint(app), methods=["POST"])])
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://p") as http:
+            answer = await http.post("/e", content=payload, headers={**headers, **signed(payload)})
+            assert answer.status_code == 200
+    await settled()  # every delivery handled, answered or dropped
+    assert len(slack.posted) == before + 1
+
+
+async def test_a_summary_lost_in_a_busy_channel_is_found_by_paging_from_its_send_time(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    from bot.delivery import Publisher
+    from bot.storage.chat_store import SqlChatStore
+    from bot.storage.delivery_store import SqlDeliveryLog
+    from tests.fault_matrix import KillableLog
+
+    slack.chatter(CHANNEL, 300)  # the channel's older history
+    slack.page_cap = 15  # as Slack limits conversations.history for some apps
+    digest = await built_digest(store, 6)
+    key = post_key("daily", TARGET, digest)
+    dying = KillableLog(SqlDeliveryLog(store.engine), kill_at=1)  # summary sent, never recorded
+    dead = Publisher(dying, SqlChatStore(store.engine), owner="killed")
+    task = asyncio.create_task(dead.publish(TARGET, digest, poster(slack), key=key))
+    await dying.killed.wait()
+    slack.chatter(CHANNEL, 100)  # the channel keeps talking while the bot is down
+    done = await publisher(store, "restarted", later()).publish(
+        TARGET, digest, poster(slack), key=key
+    )
+    task.cancel()
+    assert done.state is ClaimState.RESUMED and done.root is not None
+    roots = [p for p in slack.ours(CHANNEL) if p.thread_ts is None]
+    assert [r.ts for r in roots] == [done.root.message_id]  # found, not posted a second time
+    reads = [r for r in slack.requests if r.path.endswith("conversations.history")]
+    assert all("oldest" in SlackEmulator.args_of(r) for r in reads)
+    assert 100 // 15 < len(reads) <= 100 // 15 + 2  # paged through the new messages only

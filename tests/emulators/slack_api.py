@@ -128,6 +128,11 @@ class SlackEmulator(LoopbackServer):
         return Response(200, {"ok": False, "error": "unknown_method"})
 
     @staticmethod
+    def args_of(request: Request) -> dict[str, Any]:
+        """The arguments of a Web API call, however they were sent."""
+        return SlackEmulator._args(request)
+
+    @staticmethod
     def _args(request: Request) -> dict[str, Any]:
         query: dict[str, Any] = {k: v[0] for k, v in request.query.items()}  # GET methods
         if "json" in request.headers.get("content-type", ""):

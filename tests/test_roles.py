@@ -277,3 +277,56 @@ def test_a_group_upgraded_to_a_supergroup_is_named_and_the_claim_let_go(
     )
     assert line in first.splitlines() and line in second.splitlines()
     assert "Traceback" not in first + second
+
+
+async def test_the_daily_post_and_a_command_in_one_channel_share_one_pacer(
+    tmp_path: Path, repo: GitRepo, database_url: str
+) -> None:
+    import asyncio
+    from datetime import date
+    from urllib.parse import urlencode
+
+    import httpx
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.config import load_settings
+    from bot.subscriptions import load_subscriptions
+    from digestbot.service import open_service, web_app
+    from digestbot.wiring import open_core
+    from tests.emulators.loopback import RateWindow
+
+    three_commits(repo)
+    with SlackEmulator() as slack:
+        slack.channel_rate = RateWindow(1, 0.7)  # the channel refuses a 2nd message within 0.7 s
+        env = {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": "sign",
+            "SLACK_API_URL": slack.api_url,
+        }
+        core = await open_core(load_settings(env))
+        subscription = load_subscriptions(config(tmp_path, repo))[0]
+        service = await open_service(core, (subscription,))
+        body = urlencode(
+            {"command": "/digest", "text": "2026-03-02", "channel_id": "CTEAM", "user_id": "U1"}
+            | {"team_id": "T1", "trigger_id": "T-9", "response_url": slack.response_url("T-9")}
+        )
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier("sign").generate_signature(timestamp=stamp, body=body)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers |= {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+        try:
+            transport = httpx.ASGITransport(app=web_app(service))
+            async with httpx.AsyncClient(transport=transport, base_url="http://web") as web:
+                await asyncio.gather(
+                    service.post(subscription, date(2026, 3, 3)),
+                    web.post("/slack/events", content=body, headers=headers),
+                )
+                deadline = time.monotonic() + 60
+                while len(slack.ours("CTEAM")) < 8:  # two posts of four messages
+                    assert time.monotonic() < deadline, len(slack.ours("CTEAM"))
+                    await asyncio.sleep(0.05)
+        finally:
+            await service.close()
+    assert len([p for p in slack.ours("CTEAM") if p.thread_ts is None]) == 2
+    assert slack.rate_limited == 0  # one pacer spaced both posts' messages in the channel

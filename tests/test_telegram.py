@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +26,9 @@ from adapters.telegram.app import (
 )
 from adapters.telegram.render import MAX_UNITS
 from bot.chat import ChatTarget, TextMessage, send
+from bot.days import DayWindow
 from bot.delivery import ClaimState, post_key
+from bot.models import Commit
 from bot.storage.inbound_store import SqlInboundLog
 from bot.storage.sql_store import SqlStore
 from tests.chat_fixtures import (
@@ -38,6 +41,7 @@ from tests.chat_fixtures import (
 )
 from tests.emulators.loopback import Fault
 from tests.emulators.telegram_api import BOT_ID, TelegramEmulator
+from tests.factories import ListSource
 
 GROUP = "-100123"
 TARGET = ChatTarget("telegram", GROUP)
@@ -289,3 +293,99 @@ def test_a_webhook_url_without_a_secret_is_refused_at_start() -> None:
     }
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET"):
         load_settings(env)
+
+
+def command_update(telegram: TelegramEmulator, update_id: int, text: str) -> dict[str, Any]:
+    return {"update_id": update_id, "message": message(text, telegram.user_message(GROUP))}
+
+
+async def test_concurrent_commands_in_one_group_share_one_pacer(
+    store: SqlStore, telegram: TelegramEmulator
+) -> None:
+    from adapters.telegram.app import telegram_poster
+    from tests.emulators.loopback import RateWindow
+
+    telegram.chat_rate = RateWindow(1, 0.7)  # a group refuses a second message within 0.7 s
+    app = build_application(
+        telegram.token,
+        telegram.api_url,
+        conversation(store, hostile_day(6)),
+        telegram_poster,  # production pacing: one a second per chat, 20 a minute per group
+        SqlInboundLog(store.engine),
+    )
+    await start(app, polling=False, webhook_url=None, secret=None)
+    try:
+        updates = [command_update(telegram, 20 + i, "/digest 2026-02-19") for i in range(3)]
+        await asyncio.gather(*(app.process_update(Update.de_json(u, app.bot)) for u in updates))
+    finally:
+        await stop(app)
+    roots = [s for s in telegram.sent if s.reply_to is None]
+    assert len(roots) == 3  # every asker got the digest
+    assert all(any(s.reply_to == r.message_id for s in telegram.sent) for r in roots)
+    assert telegram.rate_limited == 0  # one pacer for the group, not one per update
+
+
+async def test_a_failing_command_is_answered_in_one_line(
+    store: SqlStore, telegram: TelegramEmulator
+) -> None:
+    from bot.conversation import ChannelSetup, Conversation
+    from bot.followup import StoredAnswerer
+    from bot.storage.chat_store import SqlChatStore
+    from tests.chat_fixtures import engine_for
+
+    class Broken(ListSource):
+        async def commits(self, window: DayWindow) -> list[Commit]:
+            raise RuntimeError("disk on fire")
+
+    setup = ChannelSetup({"acme/app": Broken("acme/app", [])}, "UTC", "en")
+    core = Conversation(
+        engine_for(store),
+        store,
+        SqlChatStore(store.engine),
+        lambda _target: setup,
+        StoredAnswerer(),
+        publisher=publisher(store),
+    )
+    app = build_application(
+        telegram.token, telegram.api_url, core, unpaced, SqlInboundLog(store.engine)
+    )
+    await start(app, polling=False, webhook_url=None, secret=None)
+    try:
+        update = command_update(telegram, 30, "/digest 2026-02-19")
+        await app.process_update(Update.de_json(update, app.bot))
+    finally:
+        await stop(app)
+    assert [s.text for s in telegram.sent] == [
+        "Sorry, that failed on my side; try again in a minute."
+    ]
+    assert telegram.sent[0].reply_to == update["message"]["message_id"]
+    assert "disk on fire" not in telegram.sent[0].text
+
+
+async def test_an_update_delivered_twice_at_once_is_answered_once(
+    store: SqlStore, telegram: TelegramEmulator
+) -> None:
+    apps = [  # two processes (a deploy overlapping), one database
+        build_application(
+            telegram.token,
+            telegram.api_url,
+            conversation(store, hostile_day(3)),
+            unpaced,
+            SqlInboundLog(store.engine),
+        )
+        for _ in range(2)
+    ]
+    for app in apps:
+        await start(app, polling=False, webhook_url=None, secret=None)
+    try:
+        update = command_update(telegram, 40, "/digest help")
+        await asyncio.gather(
+            apps[0].process_update(Update.de_json(update, apps[0].bot)),
+            apps[0].process_update(Update.de_json(update, apps[0].bot)),
+            apps[1].process_update(Update.de_json(update, apps[1].bot)),
+        )
+    finally:
+        for app in apps:
+            await stop(app)
+    assert len(telegram.sent) == 1
+    assert "/digest explain" in telegram.sent[0].text

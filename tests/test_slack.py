@@ -457,3 +457,20 @@ async def test_a_summary_lost_in_a_busy_channel_is_found_by_paging_from_its_send
     reads = [r for r in slack.requests if r.path.endswith("conversations.history")]
     assert all("oldest" in SlackEmulator.args_of(r) for r in reads)
     assert 100 // 15 < len(reads) <= 100 // 15 + 2  # paged through the new messages only
+
+
+async def test_a_500_on_a_look_up_is_retried_but_a_500_on_a_post_is_looked_up(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    digest = await built_digest(store)
+    key = post_key("daily", TARGET, digest)
+    slack.fail(
+        Fault(500, path_contains="chat.postMessage", skip=2, after=True),  # kept, then 500
+        Fault(503, path_contains="conversations.replies"),  # the look-up's first try
+    )
+    done = await publisher(store).publish(TARGET, digest, poster(slack), key=key)
+    root = next(p for p in slack.posted if p.thread_ts is None)
+    bodies = [p.all_text() for p in slack.thread(root.ts)]
+    assert len(bodies) == len(set(bodies)) == done.sent - 1  # the 3rd message once, not twice
+    assert slack.calls("chat.postMessage") == done.sent  # the SDK never re-sent a post
+    assert slack.calls("conversations.replies") == 2  # the read was retried by the SDK

@@ -182,13 +182,10 @@ async def application(store: SqlStore, telegram: TelegramEmulator) -> AsyncItera
 
 
 async def settle(telegram: TelegramEmulator, count: int, seconds: float = 10.0) -> None:
-    import asyncio
-
     deadline = time.monotonic() + seconds
     while len(telegram.sent) < count:
         assert time.monotonic() < deadline, f"only {len(telegram.sent)} messages arrived"
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)
 
 
 async def test_webhook_needs_the_secret_and_runs_commands(

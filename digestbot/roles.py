@@ -72,17 +72,17 @@ async def _post(args: argparse.Namespace, service: Service, subscription: Subscr
 
 def post_status(day: str, results: list[DailyResult]) -> int:
     """Say what `post` did, one line per repository; the exit status a script can act on."""
-    status = EXIT_POSTED
+    failed = busy = False
     for result in results:
         if result.error is not None:
             warn(f"{day} {describe_result(result)}")
-            status = EXIT_FAILED
+            failed = True
         elif result.busy:
             warn(f"{day} {_busy_line(result)}")
-            status = max(status, EXIT_BUSY) if status != EXIT_FAILED else status
+            busy = True
         else:
             print(f"{day} {describe_result(result)}")
-    return status
+    return EXIT_FAILED if failed else EXIT_BUSY if busy else EXIT_POSTED
 
 
 def _busy_line(result: DailyResult) -> str:

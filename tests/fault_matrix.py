@@ -26,7 +26,7 @@ from adapters.slack.poster import SLACK_RATES, TIMEOUT_SECONDS, SlackPoster, sla
 from adapters.telegram.poster import CHAT_RATES, GROUP_RATES, TelegramPoster
 from bot.chat import ChatPoster, CommandEvent
 from bot.daily import DailyPoster
-from bot.delivery import DEFAULT_LEASE, Claim, DeliveryLog, Publisher
+from bot.delivery import DEFAULT_LEASE, DeliveryLog, Publisher
 from bot.digest import DigestEngine
 from bot.followup import StoredAnswerer
 from bot.storage.chat_store import SqlChatStore
@@ -40,6 +40,7 @@ from tests.emulators.loopback import Fault, LoopbackServer, RateWindow
 from tests.emulators.slack_api import SlackEmulator
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.factories import ListSource
+from tests.simulated import KillableLog, SimClock, utcnow
 
 PLATFORMS = ("slack", "telegram")
 FAULTS = (
@@ -114,71 +115,6 @@ class CaseResult:
     complete: bool
 
 
-class SimClock:
-    """Real time plus the waits the clock and leases were spared (nothing sleeps for them)."""
-
-    def __init__(self) -> None:
-        self.skipped = 0.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.skipped)
-
-    async def sleep(self, seconds: float) -> None:
-        self.skipped += seconds
-        await asyncio.sleep(0)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class KillableLog:
-    """A delivery log of a process that is killed (-9) at its `kill_at`-th record.
-
-    The message of that record was sent; the record never happens. From then on the process
-    does nothing at all: every call hangs, and it never releases its claim.
-    """
-
-    def __init__(self, log: DeliveryLog, kill_at: int) -> None:
-        self._log = log
-        self._kill_at = kill_at
-        self._records = 0
-        self.killed = asyncio.Event()
-
-    async def _alive(self) -> None:
-        if self.killed.is_set():
-            await asyncio.Event().wait()  # forever: a dead process does nothing
-
-    async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Claim:
-        await self._alive()
-        return await self._log.claim(key, owner, now, lease)
-
-    async def intend(self, key: str, owner: str, index: int, now: datetime) -> None:
-        await self._alive()
-        await self._log.intend(key, owner, index, now)
-
-    async def record(
-        self, key: str, owner: str, index: int, message_id: str, now: datetime
-    ) -> None:
-        self._records += 1
-        if self._records == self._kill_at:
-            self.killed.set()
-        await self._alive()
-        await self._log.record(key, owner, index, message_id, now)
-
-    async def renew(self, key: str, owner: str, now: datetime) -> bool:
-        await self._alive()
-        return await self._log.renew(key, owner, now)
-
-    async def release(self, key: str, owner: str) -> None:
-        if not self.killed.is_set():
-            await self._log.release(key, owner)
-
-    async def finish(self, key: str, owner: str, now: datetime) -> None:
-        await self._alive()
-        await self._log.finish(key, owner, now)
-
-
 class SwollenEngine:
     """The digest engine with longer analyses, so a Telegram post is several messages too."""
 
@@ -250,7 +186,7 @@ class Case:
     ) -> Process:
         """A process; with `lease`, it lives in real time (its keep-alive renews that lease)."""
         poster = await self.poster()
-        now, sleep = (self.sim.now, self.sim.sleep) if lease is None else (_utcnow, asyncio.sleep)
+        now, sleep = (self.sim.now, self.sim.sleep) if lease is None else (utcnow, asyncio.sleep)
         publisher = Publisher(
             log or SqlDeliveryLog(self.store.engine),
             SqlChatStore(self.store.engine),

@@ -27,7 +27,7 @@ from tests.emulators.loopback import Fault
 from tests.emulators.slack_api import SlackEmulator
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.factories import ListSource
-from tests.fault_matrix import SimClock
+from tests.simulated import SimClock
 
 UTC_ZONE = ZoneInfo("UTC")
 

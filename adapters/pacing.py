@@ -13,10 +13,11 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-# A 429 halves the pace of that chat (up to 1/8 of the documented rate); each quiet stretch this
-# long without another 429 doubles it back, so a stricter limit than documented costs a few
-# 429s, not one per message, and a one-off burst is soon forgotten.
-MAX_SLOWDOWN = 8
+# A 429 halves the pace of that chat (down to a quarter of the documented rate: two processes
+# sharing a channel need a half, and a lower cap keeps their collisions from starving both);
+# each quiet stretch this long without another 429 doubles it back. A limit up to four times
+# stricter than documented costs a few 429s, not one per message.
+MAX_SLOWDOWN = 4
 RELAX_SECONDS = 300.0
 _log = logging.getLogger(__name__)
 

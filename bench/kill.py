@@ -125,7 +125,7 @@ async def kill_case(platform: str, *, after_lease: bool) -> str:
         when = "after the lease" if after_lease else "at once"
         fault = f"real kill -9, restart {when}"
         return (
-            f"{platform:<9} {fault:<32} {sum(counts.values()):>8} {len(counts):>8} {dups:>4} "
+            f"{platform:<9} {fault:<37} {sum(counts.values()):>8} {len(counts):>8} {dups:>4} "
             f"{'-':>4} {seconds:>7.1f}  yes"
         )
 

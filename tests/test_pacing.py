@@ -61,7 +61,11 @@ async def test_a_429_pauses_then_slows_the_chat_for_a_while() -> None:
     assert clock.now == 11.0
     await pacer.wait("c")
     assert clock.now == 15.0
-    clock.now += 2 * RELAX_SECONDS  # a quiet stretch: back to the documented pace
+    pacer.penalize("c", 1.0)  # a third: still four seconds apart, the slowest it goes
+    await pacer.wait("c")
+    await pacer.wait("c")
+    assert clock.now == 23.0
+    clock.now += 2 * RELAX_SECONDS  # quiet stretches: back to the documented pace
     start = clock.now
     await pacer.wait("c")
     await pacer.wait("c")

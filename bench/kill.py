@@ -107,9 +107,11 @@ async def kill_case(platform: str, *, after_lease: bool) -> str:
             emulator.fail(Fault(None, path_contains=path, skip=at - 1, after=True, delay=2.0))
             env = _env(emulator, database)
             first = _clock(config, env)
-            await _until(lambda: len(_bot_messages(emulator)) >= at, 120)
-            first.send_signal(signal.SIGKILL)  # its 4th message is sent, its answer held back
-            first.wait()
+            try:
+                await _until(lambda: len(_bot_messages(emulator)) >= at, 120)
+            finally:  # sent, its answer held back: now (or, if the wait failed, anyway)
+                first.send_signal(signal.SIGKILL)
+                first.wait()
             killed_at = time.monotonic()
             if after_lease:
                 await asyncio.sleep(DEFAULT_LEASE.total_seconds() + 1)
@@ -118,7 +120,10 @@ async def kill_case(platform: str, *, after_lease: bool) -> str:
                 await _until(lambda: _posted(database), 600)
             finally:
                 second.send_signal(signal.SIGTERM)
-                second.wait(30)
+                try:
+                    second.wait(30)
+                except subprocess.TimeoutExpired:
+                    second.kill()
             seconds = time.monotonic() - killed_at
             counts = Counter(_bot_messages(emulator))
         dups = sum(n - 1 for n in counts.values())

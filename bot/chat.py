@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.models import Commit, DigestEntry, RepoDigest, Severity
@@ -19,6 +19,15 @@ class ChatTarget:
     platform: str
     channel: str
     topic: str | None = None
+
+    def describe(self) -> str:
+        """Where this is, in the words an operator uses (`#C…` in Slack, a chat id elsewhere)."""
+        place = (
+            f"#{self.channel}"
+            if self.platform == "slack"
+            else f"{self.platform} chat {self.channel}"
+        )
+        return f"{place} topic {self.topic}" if self.topic else place
 
 
 @dataclass(frozen=True)
@@ -172,9 +181,13 @@ class ChatPoster(Protocol):
         ...
 
     async def recover(
-        self, target: ChatTarget, thread: MessageRef | None, marker: str
+        self,
+        target: ChatTarget,
+        thread: MessageRef | None,
+        marker: str,
+        since: datetime | None = None,
     ) -> MessageRef | None:
-        """Find a message sent with `marker` (None where the platform cannot tell)."""
+        """Find a message sent with `marker` no earlier than `since` (None: cannot tell)."""
         ...
 
 
@@ -182,7 +195,11 @@ class NoRecovery:
     """For platforms that cannot look a sent message up: an uncertain part is sent again."""
 
     async def recover(
-        self, target: ChatTarget, thread: MessageRef | None, marker: str
+        self,
+        target: ChatTarget,
+        thread: MessageRef | None,
+        marker: str,
+        since: datetime | None = None,
     ) -> MessageRef | None:
         """Always None."""
         return None

@@ -11,6 +11,7 @@ from bot.chat import ChatPoster
 from bot.days import DayWindow
 from bot.delivery import ClaimState, PostOutcome, Publisher, post_key
 from bot.digest import CommitFilter, DigestEngine
+from bot.errors import DeliveryError, DigestbotError, LostClaim, SourceError
 from bot.ports import CommitSource
 from bot.subscriptions import WEEKDAYS, Subscription
 
@@ -21,7 +22,33 @@ class DailyResult:
 
     repo: str
     commits: int
-    outcome: PostOutcome | None  # None when an empty day was skipped
+    outcome: PostOutcome | None  # None when an empty day was skipped, or on an error
+    error: DigestbotError | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Another live process holds this post."""
+        return self.outcome is not None and self.outcome.state is ClaimState.BUSY
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    """Where a subscription's day stands after a run, for whoever decides what to do next."""
+
+    complete: bool
+    busy_until: datetime | None = None  # the earliest moment a held post can be taken over
+    retry_helps: bool = True  # False when only a configuration change can help
+
+
+def status_of(results: list[DailyResult]) -> DayStatus:
+    """Complete when every repository is posted (or skipped); else why not."""
+    errors = [r.error for r in results if r.error is not None]
+    busy = [r.outcome.busy_until for r in results if r.busy and r.outcome]
+    if not errors and not busy:
+        return DayStatus(True)
+    helps = all(not isinstance(e, DeliveryError) or e.retry_helps for e in errors)
+    until = min((b for b in busy if b is not None), default=None)
+    return DayStatus(False, until if not errors else None, helps)
 
 
 def slot_passed_today(subscription: Subscription, now: datetime) -> date | None:
@@ -62,33 +89,45 @@ class DailyPoster:
         window = DayWindow(fired_on - timedelta(days=1), subscription.tz)
         results = []
         for spec in subscription.repos:
-            digest = await self._engine.build(
-                self._sources(spec),
-                window,
-                subscription.language,
-                commit_filter=CommitFilter(subscription.filters),
-            )
-            if not digest.entries and subscription.skip_empty:
-                results.append(DailyResult(digest.repo, 0, None))
-                continue
-            key = post_key(f"daily-{subscription.name}", target, digest)
-            outcome = await self._publisher.publish(
-                target, digest, poster, key=key, lowest=subscription.lowest
-            )
-            results.append(DailyResult(digest.repo, len(digest.entries), outcome))
+            try:
+                results.append(await self._one(subscription, spec, window, poster))
+            except SourceError as exc:  # said once, in the result; the next repository goes on
+                results.append(DailyResult(spec, 0, None, exc))
         return results
+
+    async def _one(
+        self, subscription: Subscription, spec: str, window: DayWindow, poster: ChatPoster
+    ) -> DailyResult:
+        digest = await self._engine.build(
+            self._sources(spec),
+            window,
+            subscription.language,
+            commit_filter=CommitFilter(subscription.filters),
+        )
+        if not digest.entries and subscription.skip_empty:
+            return DailyResult(digest.repo, 0, None)
+        key = post_key(f"daily-{subscription.name}", subscription.target, digest)
+        try:
+            outcome = await self._publisher.publish(
+                subscription.target, digest, poster, key=key, lowest=subscription.lowest
+            )
+        except (DeliveryError, LostClaim) as exc:
+            return DailyResult(digest.repo, len(digest.entries), None, exc)
+        return DailyResult(digest.repo, len(digest.entries), outcome)
 
 
 _STATES = {
     ClaimState.NEW: "posted",
     ClaimState.RESUMED: "completed an interrupted post",
     ClaimState.DONE: "already posted",
-    ClaimState.BUSY: "being posted by another process (or one that stopped under 3 minutes ago)",
+    ClaimState.BUSY: "being posted by another process (or one that stopped under a minute ago)",
 }
 
 
 def describe_result(result: DailyResult) -> str:
     """What happened to one repository's post, in words."""
+    if result.error is not None:
+        return f"{result.repo}: {result.error}"
     if result.outcome is None:
         return f"{result.repo}: no commits, skipped"
     what = _STATES[result.outcome.state]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -15,13 +17,19 @@ from bot.chat import (
     ChatTarget,
     MessageLink,
     MessageRef,
+    Part,
     SummaryMessage,
     thread_plan,
 )
+from bot.errors import ChatError, DeliveryError
 from bot.models import RepoDigest, Severity
 
-# A poster refreshes its claim with every message; one silent this long is presumed dead.
-DEFAULT_LEASE = timedelta(minutes=3)
+# A live poster renews its claim in the background every third of this; a claim silent this
+# long belongs to a process presumed dead (kill -9, lost machine), and the next claim resumes it.
+DEFAULT_LEASE = timedelta(seconds=60)
+# A send whose answer was lost is looked up and, when absent, sent again this many times.
+UNCERTAIN_RETRIES = 3
+_log = logging.getLogger(__name__)
 
 
 class ClaimState(Enum):
@@ -43,6 +51,8 @@ class Claim:
 
     state: ClaimState
     posted: dict[int, str] = field(default_factory=dict)
+    intended: dict[int, datetime] = field(default_factory=dict)
+    busy_until: datetime | None = None  # BUSY: when the other owner's lease can run out
 
     def sent(self, index: int) -> str | None:
         """The message id of a part known to be sent."""
@@ -59,7 +69,7 @@ class DeliveryLog(Protocol):
     """The record of digest posts, message by message; implemented by the SQL store."""
 
     async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Claim:
-        """Take a post: new, resumed when its owner went silent, else DONE or BUSY."""
+        """Take a post: new, resumed when its owner went silent or let go, else DONE or BUSY."""
         ...
 
     async def intend(self, key: str, owner: str, index: int, now: datetime) -> None:
@@ -70,6 +80,14 @@ class DeliveryLog(Protocol):
         self, key: str, owner: str, index: int, message_id: str, now: datetime
     ) -> None:
         """Note message `index` as sent; raises LostClaim when the post is no longer ours."""
+        ...
+
+    async def renew(self, key: str, owner: str, now: datetime) -> bool:
+        """Refresh the lease; False when the post is no longer ours."""
+        ...
+
+    async def release(self, key: str, owner: str) -> None:
+        """Let go of an unfinished post (we stopped posting): the next claim resumes at once."""
         ...
 
     async def finish(self, key: str, owner: str, now: datetime) -> None:
@@ -101,6 +119,7 @@ class PostOutcome:
     root: MessageRef | None = None
     sent: int = 0
     resumed_after: int = 0
+    busy_until: datetime | None = None
 
 
 def part_marker(key: str, index: int) -> str:
@@ -112,6 +131,21 @@ def post_key(kind: str, target: ChatTarget, digest: RepoDigest) -> str:
     """The identity of one post of one digest in one place."""
     where = f"{target.platform}:{target.channel}:{target.topic or ''}"
     return f"{kind}:{where}:{digest.repo}:{digest.day.isoformat()}:{digest.tz}:{digest.language}"
+
+
+@dataclass
+class _Progress:
+    """One publish under way: where it posts, the thread so far, what it sent."""
+
+    key: str
+    target: ChatTarget
+    digest: RepoDigest
+    poster: ChatPoster
+    claim: Claim
+    total: int
+    root: MessageRef | None = None
+    sent: int = 0
+    done: int = 0
 
 
 class Publisher:
@@ -126,6 +160,7 @@ class Publisher:
         links: ReportLinks | None = None,
         lease: timedelta = DEFAULT_LEASE,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._log = log
         self._chat = chat
@@ -133,6 +168,13 @@ class Publisher:
         self._links = links or NoReportLinks()
         self._lease = lease
         self._now = now
+        self._sleep = sleep
+        self._active: set[str] = set()  # keys this process is posting right now
+
+    @property
+    def owner(self) -> str:
+        """Who this publisher claims posts as (unique per process)."""
+        return self._owner
 
     async def publish(
         self,
@@ -143,29 +185,106 @@ class Publisher:
         key: str,
         lowest: Severity = Severity.MEDIUM,
     ) -> PostOutcome:
-        """Claim, then send each message not yet sent; DONE or BUSY posts are left alone."""
+        """Claim, then send each message not yet sent; DONE or BUSY posts are left alone.
+
+        A failure releases the claim on the way out, so a retry resumes at once; a platform's
+        refusal becomes a DeliveryError saying how many messages were posted, of how many.
+        """
+        if key in self._active:  # the same process, twice at once (catch-up and a firing)
+            return PostOutcome(ClaimState.BUSY, busy_until=self._now() + self._lease)
+        self._active.add(key)
+        try:
+            return await self._publish(target, digest, poster, key, lowest)
+        finally:
+            self._active.discard(key)
+
+    async def _publish(
+        self,
+        target: ChatTarget,
+        digest: RepoDigest,
+        poster: ChatPoster,
+        key: str,
+        lowest: Severity,
+    ) -> PostOutcome:
         claim = await self._log.claim(key, self._owner, self._now(), self._lease)
         if not claim.owned:
-            return PostOutcome(claim.state)
+            return PostOutcome(claim.state, busy_until=claim.busy_until)
         url = self._links.digest_url(digest)
-        rendered = poster.render_post(SummaryMessage(digest, url), thread_plan(digest, lowest, url))
-        first = claim.sent(0)
-        root = MessageRef(target, first) if first else None
-        sent = 0
-        for index, part in enumerate(rendered.parts()):
-            if claim.sent(index):
-                continue
-            marker = part_marker(key, index)
-            ref = None
-            if index in claim.posted:  # perhaps sent before a crash: look before sending again
-                ref = await poster.recover(target, root, marker)
-            if ref is None:
-                await self._log.intend(key, self._owner, index, self._now())
-                ref = await poster.post(target, part, root, marker)
-                sent += 1
-            root = root or ref
-            await self._log.record(key, self._owner, index, ref.message_id, self._now())
-            await self._chat.link(ref, root, MessageLink.of(root, digest, part.shas))
+        parts = poster.render_post(SummaryMessage(digest, url), thread_plan(digest, lowest, url))
+        progress = _Progress(key, target, digest, poster, claim, len(parts.parts()))
+        keep_alive = asyncio.create_task(self._keep_alive(key))
+        try:
+            await self._send_all(progress, parts.parts())
+        except ChatError as exc:
+            await self._let_go(key)
+            raise DeliveryError(target.describe(), progress.done, progress.total, exc) from exc
+        except BaseException:  # cancelled (stopping) or broken: not posting any more
+            await self._let_go(key)
+            raise
+        finally:
+            keep_alive.cancel()
         await self._log.finish(key, self._owner, self._now())
         known = sum(1 for i in claim.posted if claim.sent(i))
-        return PostOutcome(claim.state, root, sent, known)
+        return PostOutcome(claim.state, progress.root, progress.sent, known)
+
+    async def _send_all(self, progress: _Progress, parts: tuple[Part, ...]) -> None:
+        claim = progress.claim
+        first = claim.sent(0)
+        progress.root = MessageRef(progress.target, first) if first else None
+        for index, part in enumerate(parts):
+            if not claim.sent(index):
+                await self._send_one(progress, index, part)
+            progress.done += 1
+
+    async def _send_one(self, progress: _Progress, index: int, part: Part) -> None:
+        key, target, marker = progress.key, progress.target, part_marker(progress.key, index)
+        ref = None
+        if index in progress.claim.posted:  # perhaps sent before a crash: look before sending
+            since = progress.claim.intended.get(index)
+            ref = await progress.poster.recover(target, progress.root, marker, since)
+            if ref is not None:
+                _log.info("post %s: part %d was sent before the restart: %s", key, index, ref)
+        if ref is None:
+            intended = self._now()
+            await self._log.intend(key, self._owner, index, intended)
+            ref = await self._deliver(progress, part, marker, intended)
+            progress.sent += 1
+        root = progress.root = progress.root or ref
+        await self._log.record(key, self._owner, index, ref.message_id, self._now())
+        link = MessageLink.of(root, progress.digest, part.shas)
+        await self._chat.link(ref, root, link)
+
+    async def _deliver(
+        self, progress: _Progress, part: Part, marker: str, since: datetime
+    ) -> MessageRef:
+        """Send a part; after an uncertain failure, look it up before sending it again."""
+        for attempt in range(UNCERTAIN_RETRIES + 1):
+            try:
+                return await progress.poster.post(progress.target, part, progress.root, marker)
+            except ChatError as exc:
+                if not exc.uncertain or attempt == UNCERTAIN_RETRIES:
+                    raise
+                _log.info("post %s: %s; looking for %s before resending", progress.key, exc, marker)
+            found = await progress.poster.recover(progress.target, progress.root, marker, since)
+            if found is not None:
+                _log.info("post %s: %s was posted after all: %s", progress.key, marker, found)
+                return found
+        raise AssertionError("unreachable")
+
+    async def _keep_alive(self, key: str) -> None:
+        """Renew the lease while posting, so a slow send or a long Retry-After never loses it."""
+        interval = self._lease.total_seconds() / 3
+        while True:
+            await self._sleep(interval)
+            try:
+                if not await self._log.renew(key, self._owner, self._now()):
+                    return
+            except Exception as exc:  # a database hiccup: the next record renews it anyway
+                _log.warning("post %s: could not renew the claim: %s", key, exc)
+
+    async def _let_go(self, key: str) -> None:
+        """Release the claim; if the database cannot be reached, the lease runs out by itself."""
+        try:
+            await self._log.release(key, self._owner)
+        except Exception as exc:
+            _log.warning("post %s: could not release the claim: %s", key, exc)

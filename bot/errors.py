@@ -53,3 +53,39 @@ class ModelCallError(ModelError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code
+
+
+class ChatError(DigestbotError, RuntimeError):
+    """A chat platform refused or failed a call; the message is its reason and the fix.
+
+    `uncertain`: the request went out and its answer was lost (a 5xx, a time-out, a dropped
+    connection), so the message may have been posted. `retry_helps`: trying again later can
+    succeed without anyone changing the configuration (False for a moved chat).
+    """
+
+    def __init__(
+        self, reason: str, *, code: str = "", uncertain: bool = False, retry_helps: bool = True
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.uncertain = uncertain
+        self.retry_helps = retry_helps
+
+
+class DeliveryError(DigestbotError, RuntimeError):
+    """A digest post stopped part-way; `str` is the one line: how far it got, why, what to do."""
+
+    def __init__(self, where: str, posted: int, total: int, cause: ChatError) -> None:
+        super().__init__(
+            f"posted {posted} of {total} messages to {where}: {cause.reason}; run again to complete"
+        )
+        self.where = where
+        self.posted = posted
+        self.total = total
+        self.cause = cause
+
+    @property
+    def retry_helps(self) -> bool:
+        """True when a later retry can complete the post by itself."""
+        return self.cause.retry_helps

@@ -158,8 +158,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _log_level(command: str) -> int:
-    # The long-running roles log every post and request; one-shot commands only problems.
-    return logging.INFO if command in ("post", "web", "clock", "run") else logging.WARNING
+    # The long-running roles log every post and request; one-shot commands (`post` included:
+    # it says what it did in its own lines) only problems.
+    return logging.INFO if command in ("web", "clock", "run") else logging.WARNING
 
 
 async def _digest(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,12 +6,16 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
-from bot.daily import describe_result
+from bot.daily import DailyResult, describe_result
 from bot.days import parse_day
-from bot.errors import ConfigError
+from bot.errors import ChatError, ConfigError
 from bot.subscriptions import Subscription, load_subscriptions
 from digestbot.service import Service, open_service, serve
 from digestbot.wiring import open_core, warn
+
+EXIT_POSTED = 0
+EXIT_FAILED = 1
+EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h): another live process holds the post; try again later
 
 
 def subscriptions_of(args: argparse.Namespace) -> tuple[Subscription, ...]:
@@ -26,7 +30,12 @@ async def run_role(args: argparse.Namespace, settings: Settings) -> int:
     core = await open_core(settings)
     if core.analyzer_note:
         warn(core.analyzer_note)
-    service = await open_service(core, subscriptions)
+    try:
+        service = await open_service(core, subscriptions)
+    except ChatError as exc:  # a chat platform refused us at start (token, network)
+        await core.close()
+        warn(str(exc))
+        return EXIT_FAILED
     if chosen is not None:
         try:
             return await _post(args, service, chosen)
@@ -53,7 +62,26 @@ async def _post(args: argparse.Namespace, service: Service, subscription: Subscr
         results = await service.post(subscription, day + timedelta(days=1))
     except LookupError as exc:
         warn(str(exc))
-        return 1
+        return EXIT_FAILED
+    return post_status(day.isoformat(), results)
+
+
+def post_status(day: str, results: list[DailyResult]) -> int:
+    """Say what `post` did, one line per repository; the exit status a script can act on."""
+    failed = busy = False
     for result in results:
-        print(f"{day.isoformat()} {describe_result(result)}")
-    return 0
+        if result.error is not None:
+            warn(f"{day} {describe_result(result)}")
+            failed = True
+        elif result.busy:
+            warn(f"{day} {_busy_line(result)}")
+            busy = True
+        else:
+            print(f"{day} {describe_result(result)}")
+    return EXIT_FAILED if failed else EXIT_BUSY if busy else EXIT_POSTED
+
+
+def _busy_line(result: DailyResult) -> str:
+    until = result.outcome.busy_until if result.outcome else None
+    when = f" (or, if it stopped, after {until:%H:%M:%S} UTC)" if until else ""
+    return f"{result.repo}: another process is posting this now; it will complete it{when}"

@@ -9,7 +9,6 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,19 +20,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from adapters.pacing import Pacer
 from adapters.slack.app import (
-    SLACK_RATES,
     SlackPoster,
     build_app,
     http_endpoint,
     slack_client,
+    slack_pacer,
     socket_mode,
 )
 from adapters.slack.signature import signed_only
 from adapters.telegram.app import (
     TelegramApp,
     build_application,
+    shared_poster,
     telegram_poster,
     webhook_endpoint,
 )
@@ -47,9 +46,10 @@ from bot.chat import ChatPoster, ChatTarget
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
 from bot.storage.chat_store import SqlChatStore
+from bot.storage.inbound_store import SqlInboundLog
 from bot.subscriptions import Subscription
 from digestbot.wiring import Core
-from scheduler.clock import build_scheduler, catch_up
+from scheduler.clock import DailyClock
 
 STOP_SECONDS = 25  # Heroku sends SIGKILL 30 s after SIGTERM
 _log = logging.getLogger("digestbot")
@@ -122,24 +122,31 @@ async def open_service(core: Core, subscriptions: tuple[Subscription, ...]) -> S
 
 
 def _add_slack(service: Service) -> None:
+    """Slack's poster and Bolt app, sharing one client and one pacer for every channel."""
     slack = service.core.settings.slack
     if slack.bot_token is None:
         return
     client = slack_client(slack.bot_token.get_secret_value(), slack.api_url)
-    service.posters["slack"] = SlackPoster(client, Pacer(SLACK_RATES))
+    pacer = slack_pacer()
+    service.posters["slack"] = SlackPoster(client, pacer)
     secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
-    service.slack_app = build_app(service.conversation, client, secret, Pacer(SLACK_RATES))
+    seen = SqlInboundLog(service.core.store.engine)
+    service.slack_app = build_app(service.conversation, client, secret, pacer, seen)
 
 
 async def _add_telegram(service: Service) -> None:
+    """Telegram's application; its handlers and the daily posts share one poster."""
     telegram = service.core.settings.telegram
     if telegram.bot_token is None:
         return
     token = telegram.bot_token.get_secret_value()
-    application = build_application(token, telegram.api_url, service.conversation, telegram_poster)
-    await initialize_telegram(application)
+    seen = SqlInboundLog(service.core.store.engine)
+    application = build_application(
+        token, telegram.api_url, service.conversation, telegram_poster, seen
+    )
+    await initialize_telegram(application)  # getMe: a wrong token or no network shows here
     service.telegram = application
-    service.posters["telegram"] = telegram_poster(application.bot)
+    service.posters["telegram"] = shared_poster(application)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -183,36 +190,28 @@ class Clock:
     service: Service
     socket: AsyncSocketModeHandler | None = None
     scheduler: AsyncIOScheduler | None = None
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    daily: DailyClock | None = None
 
     async def start(self, now: datetime) -> None:
-        """Start everything the clock owns; catch-up runs in the background."""
+        """Start everything the clock owns; catch-up runs in the background, with retries."""
         service = self.service
-        self.scheduler = build_scheduler(service.subscriptions, service.post)
+        self.daily = DailyClock(service.subscriptions, service.post)
+        self.daily.catch_up(now)
+        self.scheduler = self.daily.scheduler()
         self.scheduler.start()
-        for subscription, today in catch_up(service.subscriptions, now):
-            self.tasks.append(asyncio.create_task(self._catch_up(subscription, today)))
         app_token = service.core.settings.slack.app_token
         if service.slack_app is not None and app_token is not None:
             self.socket = socket_mode(service.slack_app, app_token.get_secret_value())
             await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
-    async def _catch_up(self, subscription: Subscription, today: date) -> None:
-        try:
-            await self.service.post(subscription, today)
-        except Exception:  # logged like a scheduled run's failure; the clock keeps going
-            _log.exception("catch-up of %s failed", subscription.name)
-
     async def stop(self) -> None:
-        """Stop taking new work, give running posts a moment, then close."""
+        """Stop taking new work, give running posts a moment, then stop them (claims released)."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
-        if self.tasks:
-            await asyncio.wait(self.tasks, timeout=STOP_SECONDS - 10)
-            for task in self.tasks:
-                task.cancel()  # an unfinished post resumes on the next start
+        if self.daily is not None:
+            await self.daily.stop(STOP_SECONDS - 10)
 
 
 async def start_chat(service: Service, *, polling: bool) -> None:

@@ -37,6 +37,15 @@ _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 ANALYZER_MODES = ("auto", "rules", "llm")
 
 
+def process_owner() -> str:
+    """Who claims posts: host and pid, and a random part.
+
+    Two containers can share `hostname:pid` (pid 1 in containers named alike); they must never
+    share a claim, or each would resume the other's post.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 @dataclass
 class Core:
     """What the composition root built; close it when done."""
@@ -49,6 +58,7 @@ class Core:
     model_client: OpenAIModelClient | None = None
     links: ReportLinks = field(default_factory=NoReportLinks)
     signer: LinkSigner = field(default_factory=lambda: LinkSigner(secrets.token_bytes(32)))
+    owner: str = field(default_factory=process_owner)
 
     async def conversation(self, specs: list[str], tz: str, language: str) -> Conversation:
         """The conversation core for one channel following some repositories (the console)."""
@@ -66,10 +76,10 @@ class Core:
         )
 
     def publisher(self) -> Publisher:
-        """Posts digests exactly once per key, recorded in this database."""
-        owner = f"{socket.gethostname()}:{os.getpid()}"
+        """Posts digests exactly once per key, recorded in this database, as this process."""
         chat = SqlChatStore(self.store.engine)
-        return Publisher(SqlDeliveryLog(self.store.engine), chat, owner=owner, links=self.links)
+        log = SqlDeliveryLog(self.store.engine)
+        return Publisher(log, chat, owner=self.owner, links=self.links)
 
     def source(self, spec: str, branch: str | None = None) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""

@@ -1,22 +1,42 @@
-"""When to post: one APScheduler cron job per subscription, in its own zone, plus catch-up."""
+"""When to post: a cron job per subscription in its own zone, catch-up, and retries until done."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.daily import slot_date, slot_passed_today
+from bot.daily import DailyResult, DayStatus, describe, slot_date, slot_passed_today, status_of
+from bot.errors import ConfigError
 from bot.subscriptions import Subscription
 
-# A restart or a long post must not lose a day: a late run within this grace still happens.
+# A restart or a long post must not lose a day: a late run within this grace still happens,
+# and a failing post is retried for as long.
 MISFIRE_GRACE_SECONDS = 6 * 3600
-Run = Callable[[Subscription, date], Awaitable[object]]
+Fire = Callable[[Subscription, date], Awaitable[object]]
+Run = Callable[[Subscription, date], Awaitable[list[DailyResult]]]
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential waits between attempts; a held post is re-checked when it can expire."""
+
+    first: float = 5.0
+    cap: float = 300.0
+    grace: timedelta = timedelta(seconds=MISFIRE_GRACE_SECONDS)
+    margin: float = 1.0  # after another owner's lease runs out, so the re-check finds it out
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before attempt `attempt + 1` (attempts count from 1)."""
+        return float(min(self.cap, self.first * 2 ** (attempt - 1)))
 
 
 def trigger_for(subscription: Subscription) -> CronTrigger:
@@ -30,14 +50,14 @@ def trigger_for(subscription: Subscription) -> CronTrigger:
     )
 
 
-def build_scheduler(subscriptions: Sequence[Subscription], run: Run) -> AsyncIOScheduler:
+def build_scheduler(subscriptions: Sequence[Subscription], fire: Fire) -> AsyncIOScheduler:
     """A scheduler with one coalescing, single-instance job per subscription (not started)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     for subscription in subscriptions:
         scheduler.add_job(
             _fire,
             trigger_for(subscription),
-            args=(subscription, run),
+            args=(subscription, fire),
             id=subscription.name,
             name=f"daily digest {subscription.name}",
             coalesce=True,
@@ -48,10 +68,10 @@ def build_scheduler(subscriptions: Sequence[Subscription], run: Run) -> AsyncIOS
     return scheduler
 
 
-async def _fire(subscription: Subscription, run: Run) -> None:
+async def _fire(subscription: Subscription, fire: Fire) -> None:
     fired_on = slot_date(subscription, datetime.now(UTC))  # a late (misfired) run keeps its day
     try:
-        await run(subscription, fired_on)
+        await fire(subscription, fired_on)
     except Exception:  # one failing subscription must not stop the clock
         _log.exception("daily digest %s failed", subscription.name)
 
@@ -66,3 +86,107 @@ def catch_up(
         if today is not None:
             due.append((subscription, today))
     return due
+
+
+def slot_time(subscription: Subscription, fired_on: date) -> datetime:
+    """The moment the slot of `fired_on` fired, in UTC."""
+    local = datetime.combine(fired_on, subscription.at, tzinfo=ZoneInfo(subscription.tz))
+    return local.astimezone(UTC)
+
+
+class DailyClock:
+    """Runs each subscription's day until it is complete: on schedule, on catch-up, on retry."""
+
+    def __init__(
+        self,
+        subscriptions: Sequence[Subscription],
+        run: Run,
+        *,
+        backoff: Backoff | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._subscriptions = tuple(subscriptions)
+        self._run = run
+        self._backoff = backoff or Backoff()
+        self._now = now
+        self._sleep = sleep
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def scheduler(self) -> AsyncIOScheduler:
+        """The cron jobs; each firing runs `complete` for its slot's day."""
+        return build_scheduler(self._subscriptions, self.complete)
+
+    def catch_up(self, now: datetime | None = None) -> list[asyncio.Task[bool]]:
+        """Start, in the background, every slot that already passed today."""
+        due = catch_up(self._subscriptions, now or self._now())
+        return [asyncio.create_task(self.complete(s, today)) for s, today in due]
+
+    async def complete(self, subscription: Subscription, fired_on: date) -> bool:
+        """Post the day, retrying until it is complete or the grace runs out; True when done."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            return await self._attempts(subscription, fired_on)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def _attempts(self, subscription: Subscription, fired_on: date) -> bool:
+        ids = _ids(subscription, fired_on)
+        deadline = max(slot_time(subscription, fired_on), self._now()) + self._backoff.grace
+        attempt = 0
+        while True:
+            attempt += 1
+            status, line = await self._attempt(subscription, fired_on)
+            if status.complete:
+                if attempt > 1:
+                    _log.info("daily %s for %s complete after %d attempts", *ids, attempt)
+                return True
+            wait = self._wait(status, attempt)
+            if not status.retry_helps or self._now() + timedelta(seconds=wait) > deadline:
+                why = "no retry can help" if not status.retry_helps else "the grace ran out"
+                _log.error(
+                    "daily %s for %s gave up after %d attempts (%s): %s", *ids, attempt, why, line
+                )
+                return False
+            _log.info(
+                "daily %s for %s: attempt %d incomplete, next in %.0f s: %s",
+                *ids,
+                attempt,
+                wait,
+                line,
+            )
+            await self._sleep(wait)
+
+    async def _attempt(self, subscription: Subscription, fired_on: date) -> tuple[DayStatus, str]:
+        try:
+            results = await self._run(subscription, fired_on)
+        except (LookupError, ConfigError) as exc:  # not configured: waiting will not change that
+            return DayStatus(False, retry_helps=False), str(exc)
+        except Exception as exc:  # a database or network failure outside a post: try again
+            _log.warning("daily %s failed: %r", subscription.name, exc)
+            return DayStatus(False), f"{type(exc).__name__}: {exc}"
+        return status_of(results), describe(subscription, results)
+
+    def _wait(self, status: DayStatus, attempt: int) -> float:
+        if status.busy_until is None:
+            return self._backoff.delay(attempt)
+        until = (status.busy_until - self._now()).total_seconds() + self._backoff.margin
+        return max(until, self._backoff.margin)
+
+    async def stop(self, seconds: float) -> None:
+        """Give running posts `seconds` to finish, then cancel them (they release their claims)."""
+        running = list(self._running)
+        if running:
+            await asyncio.wait(running, timeout=seconds)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=5)
+
+
+def _ids(subscription: Subscription, fired_on: date) -> tuple[str, str]:
+    """The ids a log line about a day's post carries: the subscription and the day posted."""
+    return subscription.name, (fired_on - timedelta(days=1)).isoformat()

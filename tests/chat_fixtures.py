@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -66,11 +67,19 @@ def swollen(digest: RepoDigest, words: int = 900) -> RepoDigest:
     return replace(digest, entries=order_entries(entries), overview=long * 2)
 
 
-def publisher(store: SqlStore, owner: str = "test-1", now: datetime | None = None) -> Publisher:
-    """A publisher recording into the store's database."""
+def publisher(
+    store: SqlStore,
+    owner: str = "test-1",
+    now: datetime | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Publisher:
+    """A publisher recording into the store's database; its time stands still, or is `clock`'s."""
     moment = now or datetime.now(UTC)
     return Publisher(
-        SqlDeliveryLog(store.engine), SqlChatStore(store.engine), owner=owner, now=lambda: moment
+        SqlDeliveryLog(store.engine),
+        SqlChatStore(store.engine),
+        owner=owner,
+        now=clock or (lambda: moment),
     )
 
 

@@ -16,6 +16,7 @@ from bot.storage.database import create_engine as create_async
 from bot.storage.database import migrate, sync_url
 from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
+from tests.emulators.slack_api import SlackEmulator
 from tests.gitrepo import GitRepo
 
 
@@ -58,3 +59,9 @@ def github() -> Iterator[GitHubEmulator]:
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        yield emulator

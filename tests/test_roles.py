@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from tests.emulators.slack_api import SlackEmulator
 from tests.gitrepo import GitRepo
 
 TZ = ZoneInfo("Europe/Paris")
+LEASE = timedelta(minutes=1)
 
 
 def config(tmp_path: Path, repo: GitRepo, time_of_day: str = "08:00") -> Path:
@@ -153,3 +155,178 @@ async def test_the_web_app_serves_slack_telegram_and_health_from_one_process(
     assert slack_answer.status_code == 401  # unsigned
     assert telegram_answer.status_code == 403  # no secret token
     assert report.status_code == 403  # private by default: a signed link is needed
+
+
+def post_args(path: Path, database_url: str) -> list[str]:
+    args = ["post", "--subscription", "team", "--date", "2026-03-02"]
+    return [*args, "--config", str(path), "--database", database_url]
+
+
+@pytest.fixture
+def team(tmp_path: Path, repo: GitRepo, database_url: str) -> list[str]:
+    """`post` arguments for a subscription posting three commits to #CTEAM."""
+    three_commits(repo)
+    return post_args(config(tmp_path, repo), database_url)
+
+
+@pytest.fixture
+def slack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
+    with SlackEmulator() as slack:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+        monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+        yield slack
+
+
+def test_a_refused_post_exits_1_with_one_line_and_a_rerun_completes_at_once(
+    team: list[str], slack_env: SlackEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.emulators.loopback import Fault
+
+    args, slack = team, slack_env
+    refused = {"ok": False, "error": "not_in_channel"}
+    slack.fail(Fault(200, refused, path_contains="chat.postMessage", skip=2))
+    assert main(args) == 1
+    failed = capsys.readouterr()
+    assert main(args) == 0  # the bot was invited: run again, at once
+    rerun = capsys.readouterr()
+    posted = len(slack.posted)
+    said = [line for line in failed.err.splitlines() if "no model configured" not in line]
+    assert said == [
+        "digestbot: 2026-03-02 repo: posted 2 of 4 messages to #CTEAM: Slack said "
+        "not_in_channel (invite the bot with /invite @digestbot); run again to complete"
+    ]
+    assert failed.out == ""
+    assert "repo: 3 commits, completed an interrupted post, 2 messages sent" in rerun.out
+    assert posted == 4
+
+
+def test_a_post_held_by_a_live_process_exits_75(
+    team: list[str],
+    slack_env: SlackEmulator,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    from bot.storage.database import create_engine
+    from bot.storage.delivery_store import SqlDeliveryLog
+
+    args, slack = team, slack_env
+    slack.not_in.add("CTEAM")
+    assert main(args) == 1  # leaves a released claim behind
+    capsys.readouterr()
+
+    async def held_elsewhere() -> None:  # another live process takes the post
+        engine = create_engine(database_url)
+        log = SqlDeliveryLog(engine)
+        async with engine.connect() as conn:
+            key = (await conn.exec_driver_sql("SELECT key FROM deliveries")).scalar_one()
+        claim = await log.claim(key, "web-1:1:abcd", datetime.now(ZoneInfo("UTC")), LEASE)
+        assert claim.owned
+        await engine.dispose()
+
+    asyncio.run(held_elsewhere())
+    slack.not_in.clear()
+    assert main(args) == 75
+    busy = capsys.readouterr()
+    assert slack.posted == []
+    assert "repo: another process is posting this now; it will complete it" in busy.err
+    assert "Traceback" not in busy.err
+
+
+def test_two_processes_sharing_host_and_pid_never_share_a_claim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from digestbot.wiring import process_owner
+
+    monkeypatch.setattr(os, "getpid", lambda: 1)  # pid 1 in two containers named alike
+    monkeypatch.setattr(socket, "gethostname", lambda: "web")
+    first, second = process_owner(), process_owner()
+    assert first.startswith("web:1:") and second.startswith("web:1:")
+    assert first != second
+
+
+def test_a_group_upgraded_to_a_supergroup_is_named_and_the_claim_let_go(
+    tmp_path: Path,
+    repo: GitRepo,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.emulators.telegram_api import TelegramEmulator
+
+    three_commits(repo)
+    path = config(tmp_path, repo)
+    path.write_text(
+        path.read_text().replace('slack_channel = "CTEAM"', "telegram_chat = -100123"),
+        encoding="utf-8",
+    )
+    args = post_args(path, database_url)
+    with TelegramEmulator() as telegram:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", telegram.token)
+        monkeypatch.setenv("TELEGRAM_API_URL", telegram.api_url)
+        telegram.migrated["-100123"] = -1009876
+        assert main(args) == 1
+        first = capsys.readouterr().err
+        assert main(args) == 1  # not "busy elsewhere": the failed run let go of its claim
+        second = capsys.readouterr().err
+    line = (
+        "digestbot: 2026-03-02 repo: posted 0 of 2 messages to telegram chat -100123: Telegram "
+        "says group -100123 was upgraded to a supergroup with the new id -1009876 (set "
+        "telegram_chat = -1009876 in the subscription); run again to complete"
+    )
+    assert line in first.splitlines() and line in second.splitlines()
+    assert "Traceback" not in first + second
+
+
+async def test_the_daily_post_and_a_command_in_one_channel_share_one_pacer(
+    tmp_path: Path, repo: GitRepo, database_url: str
+) -> None:
+    import asyncio
+    from datetime import date
+    from urllib.parse import urlencode
+
+    import httpx
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.config import load_settings
+    from bot.subscriptions import load_subscriptions
+    from digestbot.service import open_service, web_app
+    from digestbot.wiring import open_core
+    from tests.emulators.loopback import RateWindow
+
+    three_commits(repo)
+    with SlackEmulator() as slack:
+        slack.channel_rate = RateWindow(1, 0.7)  # the channel refuses a 2nd message within 0.7 s
+        env = {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": "sign",
+            "SLACK_API_URL": slack.api_url,
+        }
+        core = await open_core(load_settings(env))
+        subscription = load_subscriptions(config(tmp_path, repo))[0]
+        service = await open_service(core, (subscription,))
+        body = urlencode(
+            {"command": "/digest", "text": "2026-03-02", "channel_id": "CTEAM", "user_id": "U1"}
+            | {"team_id": "T1", "trigger_id": "T-9", "response_url": slack.response_url("T-9")}
+        )
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier("sign").generate_signature(timestamp=stamp, body=body)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers |= {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+        try:
+            transport = httpx.ASGITransport(app=web_app(service))
+            async with httpx.AsyncClient(transport=transport, base_url="http://web") as web:
+                await asyncio.gather(
+                    service.post(subscription, date(2026, 3, 3)),
+                    web.post("/slack/events", content=body, headers=headers),
+                )
+                deadline = time.monotonic() + 60
+                while len(slack.ours("CTEAM")) < 8:  # two posts of four messages
+                    assert time.monotonic() < deadline, len(slack.ours("CTEAM"))
+                    await asyncio.sleep(0.05)
+        finally:
+            await service.close()
+    assert len([p for p in slack.ours("CTEAM") if p.thread_ts is None]) == 2
+    assert slack.rate_limited == 0  # one pacer spaced both posts' messages in the channel

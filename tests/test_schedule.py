@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,16 +16,18 @@ from adapters.pacing import Pacer
 from adapters.slack.app import SlackPoster, slack_client
 from adapters.telegram.app import TelegramPoster
 from bot.chat import ChatPoster
-from bot.daily import DailyPoster
+from bot.daily import DailyPoster, DailyResult
 from bot.delivery import ClaimState
 from bot.errors import ConfigError
 from bot.storage.sql_store import SqlStore
 from bot.subscriptions import Subscription, load_subscriptions
-from scheduler.clock import build_scheduler, catch_up, trigger_for
+from scheduler.clock import Backoff, DailyClock, build_scheduler, catch_up, trigger_for
 from tests.chat_fixtures import engine_for, hostile_day, later, publisher
+from tests.emulators.loopback import Fault
 from tests.emulators.slack_api import SlackEmulator
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.factories import ListSource
+from tests.simulated import SimClock
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -116,12 +119,16 @@ async def test_the_scheduler_fires_a_job_with_the_local_date() -> None:
 
 
 def daily(
-    store: SqlStore, poster: ChatPoster, platform: str, owner: str, now: datetime | None = None
+    store: SqlStore,
+    poster: ChatPoster,
+    platform: str,
+    owner: str,
+    now: datetime | None = None,
+    sim: SimClock | None = None,
 ) -> DailyPoster:
     source = ListSource("acme/app", hostile_day(12))
-    return DailyPoster(
-        engine_for(store), publisher(store, owner, now), lambda _spec: source, {platform: poster}
-    )
+    posts = publisher(store, owner, now, sim.now if sim else None)
+    return DailyPoster(engine_for(store), posts, lambda _spec: source, {platform: poster})
 
 
 FIRED_ON = date(2026, 2, 20)  # posts 2026-02-19, the fixtures' day
@@ -146,22 +153,34 @@ async def test_a_double_firing_posts_once(store: SqlStore) -> None:
     assert len({p.all_text() for p in slack.posted}) == len(slack.posted)
 
 
-async def test_a_crash_mid_post_then_a_restart_completes_it_in_telegram(store: SqlStore) -> None:
+KICKED = {
+    "ok": False,
+    "error_code": 403,
+    "description": "Forbidden: bot was kicked from the supergroup chat",
+}
+
+
+async def test_a_kicked_bot_stops_with_one_line_and_a_retry_completes_in_telegram(
+    store: SqlStore,
+) -> None:
     with TelegramEmulator() as telegram:
         async with Bot(telegram.token, base_url=telegram.api_url) as bot:
             poster = TelegramPoster(bot, (Pacer([]), Pacer([])))
             subscription = sub(
                 slack_channel=None, telegram_chat="-100777", telegram_topic=3, lowest_reply="low"
             )
-            telegram.break_after = 1
-            with pytest.raises(Exception, match="restart"):
-                await daily(store, poster, "telegram", "before").run(subscription, FIRED_ON)
-            again = await daily(store, poster, "telegram", "after", later()).run(
-                subscription, FIRED_ON
-            )
+            telegram.fail(Fault(403, KICKED, path_contains="sendMessage", skip=1))
+            failed = await daily(store, poster, "telegram", "before").run(subscription, FIRED_ON)
+            again = await daily(store, poster, "telegram", "after").run(subscription, FIRED_ON)
             third = await daily(store, poster, "telegram", "later", later(30)).run(
                 subscription, FIRED_ON
             )
+    assert failed[0].error is not None and failed[0].outcome is None
+    assert str(failed[0].error).startswith("posted 1 of ")
+    assert "telegram chat -100777 topic 3: Telegram said Forbidden: bot was kicked" in str(
+        failed[0].error
+    )
+    assert "(add the bot to the chat again); run again to complete" in str(failed[0].error)
     assert again[0].outcome is not None and again[0].outcome.state is ClaimState.RESUMED
     assert third[0].outcome is not None and third[0].outcome.state is ClaimState.DONE
     root, *replies = telegram.sent
@@ -235,3 +254,92 @@ def test_config_needs_one_destination_and_unique_names(tmp_path: Path) -> None:
         load_subscriptions(twice)
     good = write(tmp_path, '[[subscription]]\nname = "a"\nrepos = ["x/y"]\ntelegram_chat = -1001\n')
     assert load_subscriptions(good)[0].target.channel == "-1001"
+
+
+def slack_daily(store: SqlStore, slack: SlackEmulator, sim: SimClock) -> DailyPoster:
+    poster = SlackPoster(slack_client(slack.token, slack.api_url), Pacer([]))
+    return daily(store, poster, "slack", "clock", sim=sim)
+
+
+async def test_the_clock_retries_a_refused_post_until_someone_invites_the_bot(
+    store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = SimClock()
+    subscription = sub(slack_channel="CINV", lowest_reply="low")
+    with SlackEmulator() as slack:
+        slack.not_in.add("CINV")
+        daily_poster = slack_daily(store, slack, sim)
+        attempts: list[date] = []
+
+        async def run(s: Subscription, fired_on: date) -> list[DailyResult]:
+            attempts.append(fired_on)
+            if len(attempts) == 3:
+                slack.not_in.clear()  # someone ran /invite @digestbot meanwhile
+            return await daily_poster.run(s, fired_on)
+
+        clock = DailyClock([subscription], run, now=sim.now, sleep=sim.sleep)
+        with caplog.at_level(logging.INFO, logger="scheduler.clock"):
+            assert await clock.complete(subscription, FIRED_ON)
+        roots = [p for p in slack.posted if p.thread_ts is None]
+        assert len(roots) == 1 and len(slack.ours("CINV")) == 13
+    assert len(attempts) == 3
+    assert sim.skipped == Backoff().delay(1) + Backoff().delay(2)  # 5 s, then 10 s
+    assert "daily daily for 2026-02-19 complete after 3 attempts" in caplog.text
+    assert "Slack said not_in_channel (invite the bot with /invite @digestbot)" in caplog.text
+
+
+async def test_the_clock_gives_up_when_the_grace_runs_out_and_says_so_at_error(
+    store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = SimClock()
+    subscription = sub(slack_channel="CNEVER", lowest_reply="low")
+    with SlackEmulator() as slack:
+        slack.not_in.add("CNEVER")
+        daily_poster = slack_daily(store, slack, sim)
+        backoff = Backoff(grace=timedelta(minutes=30))
+        clock = DailyClock(
+            [subscription], daily_poster.run, backoff=backoff, now=sim.now, sleep=sim.sleep
+        )
+        with caplog.at_level(logging.INFO, logger="scheduler.clock"):
+            assert not await clock.complete(subscription, FIRED_ON)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    said = errors[0].getMessage()
+    assert said.startswith("daily daily for 2026-02-19 gave up after ")
+    assert "(the grace ran out): daily: acme/app: posted 0 of 13 messages to #CNEVER" in said
+    assert timedelta(minutes=25) <= timedelta(seconds=sim.skipped) <= timedelta(minutes=30)
+
+
+async def test_a_moved_group_is_not_retried(store: SqlStore) -> None:
+    sim = SimClock()
+    subscription = sub(slack_channel=None, telegram_chat="-100321")
+    with TelegramEmulator() as telegram:
+        telegram.migrated["-100321"] = -100999
+        async with Bot(telegram.token, base_url=telegram.api_url) as bot:
+            poster = TelegramPoster(bot, (Pacer([]), Pacer([])))
+            timed = daily(store, poster, "telegram", "clock", sim=sim)
+            clock = DailyClock([subscription], timed.run, now=sim.now, sleep=sim.sleep)
+            assert not await clock.complete(subscription, FIRED_ON)
+    assert sim.skipped == 0  # one attempt: only a changed telegram_chat can help
+    assert telegram.sent == []
+
+
+async def test_catch_up_goes_through_the_same_retries(store: SqlStore) -> None:
+    sim = SimClock()
+    subscription = sub(slack_channel="CCATCH", time="07:00", tz="UTC")
+    with SlackEmulator() as slack:
+        slack.not_in.add("CCATCH")
+        daily_poster = slack_daily(store, slack, sim)
+        slots: list[date] = []
+
+        async def run(s: Subscription, fired_on: date) -> list[DailyResult]:
+            slots.append(fired_on)
+            if len(slots) == 2:
+                slack.not_in.clear()
+            return await daily_poster.run(s, FIRED_ON)  # the fixtures' day, whatever the slot
+
+        clock = DailyClock([subscription], run, now=sim.now, sleep=sim.sleep)
+        tasks = clock.catch_up(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+        assert len(tasks) == 1 and await tasks[0]
+        assert len([p for p in slack.posted if p.thread_ts is None]) == 1
+    assert slots == [date(2026, 11, 26)] * 2  # today's passed slot, tried again after a refusal

@@ -5,46 +5,36 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
-from slack_sdk.errors import SlackApiError
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from adapters.pacing import Pacer
-from adapters.slack.app import SlackPoster, build_app, http_endpoint, slack_client
+from adapters.slack.app import SlackPoster, build_app, http_endpoint, slack_client, slack_pacer
 from adapters.slack.render import MAX_BLOCKS, MESSAGE_CHARS, SECTION_CHARS
 from bot.chat import ChatTarget
-from bot.delivery import ClaimState, post_key
+from bot.delivery import post_key
+from bot.storage.inbound_store import SqlInboundLog
 from bot.storage.sql_store import SqlStore
 from tests.chat_fixtures import (
     built_digest,
     conversation,
     hostile_day,
-    later,
     publisher,
     swollen,
 )
-from tests.emulators.loopback import Fault
 from tests.emulators.slack_api import BOT_USER, SlackEmulator
+from tests.test_slack_delivery import poster
 
 SECRET = "signing-secret"
 CHANNEL = "C0DIGEST"
 TARGET = ChatTarget("slack", CHANNEL)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        yield emulator
-
-
-def poster(slack: SlackEmulator) -> SlackPoster:
-    return SlackPoster(slack_client(slack.token, slack.api_url), Pacer([]))
 
 
 async def test_a_24_commit_digest_posts_within_every_limit(
@@ -70,69 +60,6 @@ async def test_a_24_commit_digest_posts_within_every_limit(
     assert everything.count("word899&amp;&lt;&gt;") >= len(digest.entries)
     assert "<!channel>" not in everything and "<script>" not in everything
     assert "&lt;script&gt;" in everything
-
-
-async def test_a_post_interrupted_mid_thread_resumes_without_duplicates(
-    store: SqlStore, slack: SlackEmulator
-) -> None:
-    digest = await built_digest(store)
-    key = post_key("daily", TARGET, digest)
-    slack.break_after = 4
-    with pytest.raises(SlackApiError):
-        await publisher(store, "crashed").publish(TARGET, digest, poster(slack), key=key)
-    assert len(slack.posted) == 4
-    busy = await publisher(store, "other").publish(TARGET, digest, poster(slack), key=key)
-    assert busy.state is ClaimState.BUSY  # the first owner's lease is still fresh
-    done = await publisher(store, "restarted", later()).publish(
-        TARGET, digest, poster(slack), key=key
-    )
-    assert done.state is ClaimState.RESUMED and done.resumed_after == 4
-    again = await publisher(store, "third", later(20)).publish(
-        TARGET, digest, poster(slack), key=key
-    )
-    assert again.state is ClaimState.DONE and again.sent == 0
-    roots = [p for p in slack.posted if p.thread_ts is None]
-    assert len(roots) == 1
-    bodies = [p.all_text() for p in slack.thread(roots[0].ts)]
-    assert len(bodies) == len(set(bodies)) == done.sent + 3
-
-
-async def test_a_message_posted_but_never_acknowledged_is_found_not_sent_twice(
-    store: SqlStore, slack: SlackEmulator
-) -> None:
-    import aiohttp
-
-    digest = await built_digest(store)
-    key = post_key("daily", TARGET, digest)
-    slack.drop_after = 3  # Slack keeps the 4th message, but its answer is lost on the way
-    with pytest.raises(aiohttp.ClientError):
-        await publisher(store, "cut-off").publish(TARGET, digest, poster(slack), key=key)
-    assert len(slack.posted) == 4
-    done = await publisher(store, "resumed", later()).publish(
-        TARGET, digest, poster(slack), key=key
-    )
-    assert done.resumed_after == 3  # three confirmed, the fourth uncertain
-    assert slack.calls("conversations.replies") == 1  # it looked before sending again
-    root = next(p for p in slack.posted if p.thread_ts is None)
-    bodies = [p.all_text() for p in slack.thread(root.ts)]
-    assert len(bodies) == len(set(bodies)) == 3 + done.sent
-
-
-async def test_429_waits_for_retry_after_then_posts(slack: SlackEmulator) -> None:
-    slack.fail(
-        Fault(
-            429,
-            {"ok": False, "error": "ratelimited"},
-            {"Retry-After": "1"},
-            path_contains="chat.postMessage",
-        )
-    )
-    from bot.chat import TextMessage, send
-
-    started = time.monotonic()
-    refs = await send(poster(slack), TARGET, TextMessage("hello"))
-    assert time.monotonic() - started >= 1.0  # it waited as told, it did not give up
-    assert slack.calls("chat.postMessage") == 2 and refs[0].message_id == slack.posted[0].ts
 
 
 def signed(body: str, secret: str = SECRET, age: int = 0) -> dict[str, str]:
@@ -179,6 +106,7 @@ async def http(store: SqlStore, slack: SlackEmulator) -> AsyncIterator[httpx.Asy
         slack_client(slack.token, slack.api_url),
         SECRET,
         Pacer([]),
+        SqlInboundLog(store.engine),
     )
     web = Starlette(routes=[Route("/slack/events", http_endpoint(app), methods=["POST"])])
     transport = httpx.ASGITransport(app=web)
@@ -191,6 +119,12 @@ async def until(condition: object, seconds: float = 10.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "the emulator never saw it"
         await asyncio.sleep(0.02)
+
+
+async def settled(seconds: float = 20.0) -> None:
+    """Wait until every listener Bolt started (it acks first, works after) has finished."""
+    me = asyncio.current_task()
+    await until(lambda: all(t is me or t.done() for t in asyncio.all_tasks()), seconds)
 
 
 async def test_signed_command_is_acked_before_the_work_and_forgeries_refused(
@@ -255,7 +189,7 @@ async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     await http.post("/slack/events", content=body, headers={**form, **signed(body)})
     await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)
-    await asyncio.sleep(0.3)  # let the whole thread land
+    await settled()  # the whole thread has landed
     root = next(p for p in slack.posted if p.thread_ts is None)
     reply_to = slack.thread(root.ts)[0]
     before = len(slack.posted)
@@ -278,8 +212,7 @@ async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(
         {**question, "user": BOT_USER, "bot_id": "BDIGEST", "ts": "1800000000.2"}, "Ev3"
     )
     await http.post("/slack/events", content=own, headers={**headers, **signed(own)})
-    await until(lambda: len(slack.posted) > before)
-    await asyncio.sleep(0.3)
+    await settled()
     answers = slack.posted[before:]
     assert len(answers) == 1  # a retry, and the same message as app_mention: one answer
     assert answers[0].thread_ts == root.ts
@@ -327,6 +260,7 @@ async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
         slack_client(slack.token, slack.api_url),
         SECRET,
         Pacer([]),
+        SqlInboundLog(store.engine),
     )
     handler = socket_mode(app, slack.app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -370,3 +304,76 @@ def test_the_app_manifests_ask_for_what_the_bot_uses(name: str) -> None:
     assert settings["socket_mode_enabled"] is socket
     http_urls = {command.get("url"), settings["event_subscriptions"].get("request_url")}
     assert http_urls == ({None} if socket else {"https://YOUR-HOST/slack/events"})
+
+
+def slash(http: httpx.AsyncClient, body: str) -> Awaitable[httpx.Response]:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return http.post("/slack/events", content=body, headers={**form, **signed(body)})
+
+
+async def test_private_answers_are_not_queued_behind_a_channel_post(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    pacer = slack_pacer()  # the process's one pacer: the daily post and the commands share it
+    client = slack_client(slack.token, slack.api_url)
+    seen = SqlInboundLog(store.engine)
+    app = build_app(conversation(store, hostile_day(6)), client, SECRET, pacer, seen)
+    web = Starlette(routes=[Route("/slack/events", http_endpoint(app), methods=["POST"])])
+    digest = await built_digest(store)
+    pacer.pause(CHANNEL, 3600)  # a long post whose next turn in the channel is far away
+    key = post_key("daily", TARGET, digest)
+    long_post = asyncio.create_task(
+        publisher(store).publish(TARGET, digest, SlackPoster(client, pacer), key=key)
+    )
+    transport = httpx.ASGITransport(app=web)
+    async with httpx.AsyncClient(transport=transport, base_url="http://digestbot") as http:
+        bodies = [command_body("help", user=f"U{i}", trigger=f"T-{i}") for i in range(20)]
+        acks = await asyncio.gather(*(slash(http, body) for body in bodies))
+        await until(lambda: len([p for p in slack.posted if p.user]) == 20)
+    long_post.cancel()
+    assert all(a.status_code == 200 for a in acks)
+    assert {p.user for p in slack.posted} == {f"U{i}" for i in range(20)}  # each asker answered
+    assert slack.channel_messages(CHANNEL) == []  # while the channel post still waits its turn
+
+
+async def test_an_event_delivered_to_two_processes_is_answered_once(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    digest = await built_digest(store, 6)
+    outcome = await publisher(store).publish(
+        TARGET, digest, poster(slack), key=post_key("daily", TARGET, digest)
+    )
+    assert outcome.root is not None
+    apps = [  # two web processes behind one load balancer, one database
+        build_app(
+            conversation(store, hostile_day(6)),
+            slack_client(slack.token, slack.api_url),
+            SECRET,
+            Pacer([]),
+            SqlInboundLog(store.engine),
+        )
+        for _ in range(2)
+    ]
+    question: dict[str, object] = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": "U2",
+        "text": f"<@{BOT_USER}> why does this matter?",
+        "ts": "1800000000.000001",
+        "thread_ts": outcome.root.message_id,
+    }
+    deliveries: list[tuple[AsyncApp, str]] = [  # a retry reaches the other process; a mention
+        (apps[0], event_body(question, "Ev1")),
+        (apps[1], event_body(question, "Ev1")),
+        (apps[1], event_body({**question, "type": "app_mention"}, "Ev2")),
+    ]
+    before = len(slack.posted)
+    headers = {"Content-Type": "application/json"}
+    for app, payload in deliveries:
+        web = Starlette(routes=[Route("/e", http_endpoint(app), methods=["POST"])])
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://p") as http:
+            answer = await http.post("/e", content=payload, headers={**headers, **signed(payload)})
+            assert answer.status_code == 200
+    await settled()  # every delivery handled, answered or dropped
+    assert len(slack.posted) == before + 1

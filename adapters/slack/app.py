@@ -4,165 +4,72 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.pacing import Pacer, Rate
-from adapters.slack.render import SlackRenderer
-from bot.chat import (
-    ChatTarget,
-    CommandEvent,
-    EntryMessage,
-    MessageRef,
-    OutgoingMessage,
-    Part,
-    RenderedPost,
-    SummaryMessage,
-    ThreadReplyEvent,
+from adapters.pacing import Pacer
+from adapters.slack.errors import could_not_post
+from adapters.slack.poster import (
+    MARKER_EVENT,
+    SLACK_RATES,
+    SlackPoster,
+    slack_client,
+    slack_pacer,
 )
+from bot.chat import ChatTarget, CommandEvent, MessageRef, ThreadReplyEvent
 from bot.conversation import Conversation
+from bot.errors import DigestbotError
+from bot.inbound import InboundLog
+
+__all__ = [
+    "MARKER_EVENT",
+    "PLATFORM",
+    "SLACK_RATES",
+    "SlackPoster",
+    "build_app",
+    "http_endpoint",
+    "slack_client",
+    "slack_pacer",
+    "socket_mode",
+]
 
 PLATFORM = "slack"
-# chat.postMessage: about one message per second per channel (Slack rate-limit docs).
-SLACK_RATES = (Rate(1, 1.0),)
-# Message metadata lets a resumed post find a message whose send outcome was never recorded.
-MARKER_EVENT = "digestbot_part"
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 _log = logging.getLogger(__name__)
 
 
-def slack_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that waits out 429 Retry-After and retries 5xx.
+class _SameToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's (the same) wins."""
 
-    A dropped connection is not retried blindly: Slack may have posted the message, so the
-    post stops and its resume looks for the message (recover) before sending it again.
-    """
-    base = api_url if api_url.endswith("/") else api_url + "/"  # urljoin drops a last segment
-    return AsyncWebClient(
-        token=token,
-        base_url=base,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
-class SlackPoster:
-    """Sends rendered Block Kit messages; private ones go to one user (postEphemeral)."""
-
-    def __init__(self, client: AsyncWebClient, pacer: Pacer, user: str | None = None) -> None:
-        self._client = client
-        self._pacer = pacer
-        self._user = user
-        self._renderer = SlackRenderer()
-
-    def for_user(self, user: str) -> SlackPoster:
-        """The same poster, answering privately to `user`."""
-        return SlackPoster(self._client, self._pacer, user)
-
-    def render(self, message: OutgoingMessage) -> list[Part]:
-        """See SlackRenderer.render."""
-        return self._renderer.render(message)
-
-    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
-        """See SlackRenderer.render_post."""
-        return self._renderer.render_post(summary, replies)
-
-    async def post(
-        self, target: ChatTarget, part: Part, thread: MessageRef | None, marker: str = ""
-    ) -> MessageRef:
-        """One chat.postMessage (or postEphemeral), paced per channel, stamped with `marker`."""
-        payload = cast(dict[str, Any], part.payload)
-        fields = {"channel": target.channel, "text": payload["text"], "blocks": payload["blocks"]}
-        thread_ts = thread.message_id if thread else None
-        await self._pacer.wait(target.channel)
-        if payload["private"] and self._user:
-            answer = await self._client.chat_postEphemeral(
-                user=self._user, thread_ts=thread_ts, **fields
-            )
-            return MessageRef(target, str(answer["message_ts"]))
-        metadata = {"event_type": MARKER_EVENT, "event_payload": {"part": marker}}
-        answer = await self._client.chat_postMessage(
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata=metadata if marker else None,
-            **fields,
-        )
-        return MessageRef(target, str(answer["ts"]))
-
-    async def recover(
-        self, target: ChatTarget, thread: MessageRef | None, marker: str
-    ) -> MessageRef | None:
-        """Look for a message stamped with `marker`: in the thread, or recent channel history."""
-        if thread is None:
-            answer = await self._client.conversations_history(
-                channel=target.channel, limit=50, include_all_metadata=True
-            )
-        else:
-            answer = await self._client.conversations_replies(
-                channel=target.channel, ts=thread.message_id, limit=200, include_all_metadata=True
-            )
-        messages: list[dict[str, Any]] = answer.get("messages", [])
-        for message in messages:
-            meta = message.get("metadata") or {}
-            if (
-                meta.get("event_type") == MARKER_EVENT
-                and meta.get("event_payload", {}).get("part") == marker
-            ):
-                return MessageRef(target, str(message["ts"]))
-        return None
-
-
-def could_not_post(error: SlackApiError) -> str:
-    """What to tell the user when Slack refused our message."""
-    code = str(error.response.get("error", "unknown_error"))
-    if code in ("not_in_channel", "channel_not_found"):
-        return (
-            "I can't post in this channel yet: invite me with `/invite @digestbot`, then try again."
-        )
-    return f"Slack refused my message ({code}); nothing was posted. Try again, or tell your admin."
-
-
-class SeenMessages:
-    """Recent (channel, ts) pairs: Slack re-sends slow events, and a mention arrives twice."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._size = size
-
-    def first_time(self, channel: str, ts: str) -> bool:
-        """True the first time a message is seen."""
-        key = (channel, ts)
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self._size:
-            self._seen.popitem(last=False)
-        return True
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_SameToken())
 
 
 def build_app(
-    conversation: Conversation, client: AsyncWebClient, signing_secret: str, pacer: Pacer
+    conversation: Conversation,
+    client: AsyncWebClient,
+    signing_secret: str,
+    pacer: Pacer,
+    seen: InboundLog,
 ) -> AsyncApp:
-    """The Bolt app with our listeners; the same app serves HTTP and Socket Mode."""
+    """The Bolt app with our listeners; the same app serves HTTP and Socket Mode.
+
+    `pacer` is the process's one Slack pacer, shared with the daily posts; `seen` remembers
+    handled events in the database, so a retry reaching another process is not answered twice.
+    """
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
     poster = SlackPoster(client, pacer)
-    seen = SeenMessages()
 
     async def ack_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         await ack(f"Working on `/digest {body.get('text', '').strip()}`…")
@@ -170,29 +77,45 @@ def build_app(
     async def run_command(body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
         target = ChatTarget(PLATFORM, body["channel_id"])
         event = CommandEvent(target, body["user_id"], body.get("text", ""), body["trigger_id"])
+        _log.info("slack /digest %r from %s in %s", event.text, event.user, target.channel)
         try:
             await conversation.on_command(event, poster.for_user(body["user_id"]))
-        except SlackApiError as exc:  # response_url still reaches the user when posting cannot
+        except DigestbotError as exc:  # response_url still reaches the user when posting cannot
+            _log.warning("slack /digest in %s failed: %s", target.channel, exc)
             await respond(text=could_not_post(exc), response_type="ephemeral")
 
     app.command("/digest")(ack=ack_command, lazy=[run_command])
 
-    async def on_message(event: dict[str, Any]) -> None:
-        await _inbound(event, conversation, poster, seen, mention=False)
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await _inbound(event, body, conversation, poster, seen, mention=False)
 
-    async def on_mention(event: dict[str, Any]) -> None:
-        await _inbound(event, conversation, poster, seen, mention=True)
+    async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await _inbound(event, body, conversation, poster, seen, mention=True)
+
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        _log.warning("slack event %s failed: %s", body.get("event_id", "?"), error)
 
     app.event("message")(on_message)
     app.event("app_mention")(on_mention)
+    app.error(on_error)
     return app
+
+
+async def _first_time(seen: InboundLog, event: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Slack re-sends an event it thinks unanswered, and a mention arrives as two events."""
+    now = datetime.now(UTC)
+    event_id = str(body.get("event_id") or "")
+    if event_id and not await seen.first_time(PLATFORM, f"event:{event_id}", now):
+        return False
+    return await seen.first_time(PLATFORM, f"message:{event['channel']}:{event['ts']}", now)
 
 
 async def _inbound(
     event: dict[str, Any],
+    body: dict[str, Any],
     conversation: Conversation,
     poster: SlackPoster,
-    seen: SeenMessages,
+    seen: InboundLog,
     *,
     mention: bool,
 ) -> None:
@@ -203,7 +126,8 @@ async def _inbound(
     in_thread = thread_ts is not None and thread_ts != ts
     if not in_thread and not mention:
         return
-    if not seen.first_time(channel, ts):
+    if not await _first_time(seen, event, body):
+        _log.info("slack event %s (%s %s) already handled", body.get("event_id"), channel, ts)
         return
     target = ChatTarget(PLATFORM, channel)
     text = _MENTION.sub("", event.get("text", "")).strip()

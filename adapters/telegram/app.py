@@ -4,130 +4,57 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import warnings
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from typing import Any, cast
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from telegram import Bot, BotCommand, LinkPreviewOptions, ReplyParameters, Update
-from telegram.constants import ParseMode
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram import Bot, BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from adapters.pacing import Pacer, Rate
-from adapters.telegram.render import TelegramRenderer
-from bot.chat import (
-    ChatTarget,
-    CommandEvent,
-    EntryMessage,
-    MessageRef,
-    NoRecovery,
-    OutgoingMessage,
-    Part,
-    RenderedPost,
-    SummaryMessage,
-    ThreadReplyEvent,
+from adapters.telegram.poster import (
+    CHAT_RATES,
+    GROUP_RATES,
+    TelegramPoster,
+    telegram_poster,
 )
+from bot.chat import ChatTarget, CommandEvent, MessageRef, TextMessage, ThreadReplyEvent, send
 from bot.commands import COMMANDS
 from bot.conversation import Conversation
-from bot.errors import ConfigError
+from bot.errors import ConfigError, DigestbotError
+from bot.inbound import InboundLog
+
+__all__ = [
+    "CHAT_RATES",
+    "GROUP_RATES",
+    "TelegramApp",
+    "TelegramPoster",
+    "build_application",
+    "shared_poster",
+    "start",
+    "stop",
+    "telegram_poster",
+    "webhook_endpoint",
+]
 
 PLATFORM = "telegram"
-# FloodLimit: ~1 message a second per chat, 20 a minute per group.
-CHAT_RATES = (Rate(1, 1.0),)
-GROUP_RATES = (Rate(20, 60.0),)
-MAX_RETRIES = 5
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
-
-
-def _seconds(error: RetryAfter) -> float:
-    # PTB 22 gives int seconds (deprecated, warns) or a timedelta when PTB_TIMEDELTA is set.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value: int | timedelta = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
-    """Sends HTML messages as replies; waits per chat and per group, and on retry_after."""
-
-    def __init__(
-        self,
-        bot: Bot,
-        pacers: tuple[Pacer, Pacer],
-        reply_to: int | None = None,
-        *,
-        answering: bool = False,
-    ) -> None:
-        self._bot = bot
-        self._chat_pacer, self._group_pacer = pacers
-        self._reply_to = reply_to
-        self._answering = answering
-        self._renderer = TelegramRenderer()
-
-    def replying_to(self, message_id: int, *, answering: bool = False) -> TelegramPoster:
-        """A poster tied to a user's message: private notes (or every answer) reply to it."""
-        pacers = (self._chat_pacer, self._group_pacer)
-        return TelegramPoster(self._bot, pacers, message_id, answering=answering)
-
-    def render(self, message: OutgoingMessage) -> list[Part]:
-        """See TelegramRenderer.render."""
-        return self._renderer.render(message)
-
-    def render_post(self, summary: SummaryMessage, replies: Sequence[EntryMessage]) -> RenderedPost:
-        """See TelegramRenderer.render_post."""
-        return self._renderer.render_post(summary, replies)
-
-    def _reply_id(self, private: bool, thread: MessageRef | None) -> int | None:
-        if self._reply_to is not None and (self._answering or private):
-            return self._reply_to
-        return int(thread.message_id) if thread else None
-
-    async def post(
-        self, target: ChatTarget, part: Part, thread: MessageRef | None, marker: str = ""
-    ) -> MessageRef:
-        """One sendMessage, retried after Telegram's retry_after up to MAX_RETRIES times."""
-        payload = cast(dict[str, Any], part.payload)
-        reply_id = self._reply_id(bool(payload["private"]), thread)
-        for attempt in range(MAX_RETRIES + 1):
-            await self._pace(target.channel)
-            try:
-                sent = await self._bot.send_message(
-                    chat_id=target.channel,
-                    text=payload["html"],
-                    parse_mode=ParseMode.HTML,
-                    reply_parameters=ReplyParameters(reply_id, allow_sending_without_reply=True)
-                    if reply_id
-                    else None,
-                    message_thread_id=int(target.topic) if target.topic else None,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-                return MessageRef(target, str(sent.message_id))
-            except RetryAfter as exc:
-                if attempt == MAX_RETRIES:
-                    raise
-                self._chat_pacer.pause(target.channel, _seconds(exc))
-        raise AssertionError("unreachable")
-
-    async def _pace(self, chat: str) -> None:
-        await self._chat_pacer.wait(chat)
-        if chat.startswith("-"):  # groups and channels have negative ids
-            await self._group_pacer.wait(chat)
-
-
-def telegram_poster(bot: Bot) -> TelegramPoster:
-    """A poster with Telegram's flood limits."""
-    return TelegramPoster(bot, (Pacer(CHAT_RATES), Pacer(GROUP_RATES)))
+_POSTER = "digestbot.poster"  # bot_data key of the one poster every handler shares
+_SORRY = "Sorry, that failed on my side; try again in a minute."
+_log = logging.getLogger(__name__)
 
 
 def _target(update: Update) -> ChatTarget:
@@ -138,13 +65,11 @@ def _target(update: Update) -> ChatTarget:
 
 
 class Handlers:
-    """Telegram updates → neutral events for the conversation core."""
+    """Telegram updates → neutral events for the conversation core, all through one poster."""
 
-    def __init__(
-        self, conversation: Conversation, poster_for: Callable[[Bot], TelegramPoster]
-    ) -> None:
+    def __init__(self, conversation: Conversation, poster: TelegramPoster) -> None:
         self._conversation = conversation
-        self._poster_for = poster_for
+        self._poster = poster
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/digest …`, `/explain N`, `/help`, `/start`: one grammar; usage goes to the sender."""
@@ -155,8 +80,14 @@ class Handlers:
         words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
         user = str(update.effective_user.id) if update.effective_user else ""
         event = CommandEvent(_target(update), user, " ".join(words), f"tg-{update.update_id}")
-        poster = self._poster_for(context.bot).replying_to(message.message_id)
-        await self._conversation.on_command(event, poster)
+        _log.info(
+            "telegram update %s: /%s %r in %s",
+            update.update_id,
+            name,
+            event.text,
+            event.target.channel,
+        )
+        await self._conversation.on_command(event, self._poster.replying_to(message.message_id))
 
     async def on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A reply to one of our messages is a follow-up; the answer replies to the question."""
@@ -170,8 +101,37 @@ class Handlers:
         user = str(message.from_user.id) if message.from_user else ""
         ref = MessageRef(target, str(replied.message_id))
         event = ThreadReplyEvent(target, user, message.text or "", None, ref)
-        poster = self._poster_for(context.bot).replying_to(message.message_id, answering=True)
+        poster = self._poster.replying_to(message.message_id, answering=True)
+        _log.info("telegram update %s: follow-up in %s", update.update_id, target.channel)
         await self._conversation.on_thread_reply(event, poster)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failed update, and tell its sender in one line (never a traceback)."""
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else "?"
+        _log.warning("telegram update %s failed: %r", update_id, error)
+        if not isinstance(update, Update) or update.effective_message is None:
+            return
+        text = f"Sorry, that failed: {error}" if isinstance(error, DigestbotError) else _SORRY
+        poster = self._poster.replying_to(update.effective_message.message_id)
+        try:
+            await send(poster, _target(update), TextMessage(text, private=True))
+        except DigestbotError as exc:  # the chat itself refuses us: nothing more to say there
+            _log.warning("telegram update %s: could not say so: %s", update_id, exc)
+
+
+def _once(
+    seen: InboundLog,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """A first handler that stops an update already handled (by this or another process)."""
+
+    async def check(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        key = f"update:{update.update_id}"
+        if not await seen.first_time(PLATFORM, key, datetime.now(UTC)):
+            _log.info("telegram update %s already handled", update.update_id)
+            raise ApplicationHandlerStop
+
+    return check
 
 
 def build_application(
@@ -179,8 +139,13 @@ def build_application(
     api_url: str,
     conversation: Conversation,
     poster_for: Callable[[Bot], TelegramPoster],
+    seen: InboundLog,
 ) -> TelegramApp:
-    """The application with our handlers; `updater` exists for polling, webhooks bypass it."""
+    """The application with our handlers; `updater` exists for polling, webhooks bypass it.
+
+    One poster (so one pacer per chat) is built for the application's bot and shared by every
+    handler and by the daily posts (`shared_poster`); `seen` drops re-delivered updates.
+    """
     application = (
         ApplicationBuilder()
         .token(token)
@@ -188,12 +153,23 @@ def build_application(
         .concurrent_updates(8)  # a slow digest must not hold up follow-ups
         .build()
     )
-    handlers = Handlers(conversation, poster_for)
+    poster = poster_for(application.bot)
+    application.bot_data[_POSTER] = poster
+    handlers = Handlers(conversation, poster)
+    application.add_handler(TypeHandler(Update, _once(seen)), group=-1)
     commands = ["digest", "explain", "help", "start"]
     application.add_handler(CommandHandler(commands, handlers.on_command))
     replies = filters.REPLY & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(replies, handlers.on_reply))
+    application.add_error_handler(handlers.on_error)
     return application
+
+
+def shared_poster(application: TelegramApp) -> TelegramPoster:
+    """The poster the application's handlers use: daily posts share its pacers."""
+    poster = application.bot_data[_POSTER]
+    assert isinstance(poster, TelegramPoster)
+    return poster
 
 
 async def register_commands(application: TelegramApp) -> None:

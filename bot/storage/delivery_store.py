@@ -13,6 +13,7 @@ from bot.errors import LostClaim
 from bot.storage.schema import DeliveredPartRow, DeliveryRow
 
 _POSTING, _DONE = "posting", "done"
+_RELEASED = ""  # the owner of a post its last owner let go of: anyone may resume it
 
 
 def _utc(moment: datetime) -> datetime:
@@ -27,7 +28,7 @@ class SqlDeliveryLog:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Claim:
-        """Insert a new claim, or take over one whose owner is us or went silent."""
+        """Insert a new claim, or take over one that is ours, released, or gone silent."""
         now = _utc(now)
         async with self._sessions() as session:
             session.add(DeliveryRow(key=key, owner=owner, state=_POSTING, heartbeat=now, version=0))
@@ -40,8 +41,9 @@ class SqlDeliveryLog:
             assert row is not None  # the insert just collided with it, and claims are never deleted
             if row.state == _DONE:
                 return Claim(ClaimState.DONE)
-            if row.owner != owner and _utc(row.heartbeat) > now - lease:
-                return Claim(ClaimState.BUSY)
+            expires = _utc(row.heartbeat) + lease
+            if row.owner not in (owner, _RELEASED) and expires > now:
+                return Claim(ClaimState.BUSY, busy_until=expires)
             taken = await session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.key == key, DeliveryRow.version == row.version)
@@ -49,23 +51,30 @@ class SqlDeliveryLog:
             )
             await session.commit()
             if taken.rowcount != 1:  # type: ignore[attr-defined]
-                return Claim(ClaimState.BUSY)
-            return Claim(ClaimState.RESUMED, await self._posted(key))
+                return Claim(ClaimState.BUSY, busy_until=now + lease)
+        posted, intended = await self._parts(key)
+        return Claim(ClaimState.RESUMED, posted, intended)
 
-    async def _posted(self, key: str) -> dict[int, str]:
+    async def _parts(self, key: str) -> tuple[dict[int, str], dict[int, datetime]]:
         query = select(DeliveredPartRow).where(DeliveredPartRow.key == key)
         async with self._sessions() as session:
             rows = (await session.execute(query)).scalars().all()
-        return {r.idx: r.message_id for r in rows}
+        posted = {r.idx: r.message_id for r in rows}
+        return posted, {r.idx: _utc(r.intended_at) for r in rows if r.intended_at is not None}
 
     async def intend(self, key: str, owner: str, index: int, now: datetime) -> None:
-        """Note a part as about to be sent (UNCERTAIN), refreshing the lease."""
-        await self.record(key, owner, index, UNCERTAIN, now)
+        """Note a part as about to be sent (UNCERTAIN) and when, refreshing the lease."""
+        await self._write(key, owner, index, UNCERTAIN, now, intended=True)
 
     async def record(
         self, key: str, owner: str, index: int, message_id: str, now: datetime
     ) -> None:
-        """Note a sent message (or UNCERTAIN) and refresh the lease, in one transaction."""
+        """Note a sent message and refresh the lease, in one transaction."""
+        await self._write(key, owner, index, message_id, now, intended=False)
+
+    async def _write(
+        self, key: str, owner: str, index: int, message_id: str, now: datetime, *, intended: bool
+    ) -> None:
         async with self._sessions() as session:
             alive = await session.execute(
                 update(DeliveryRow)
@@ -75,7 +84,42 @@ class SqlDeliveryLog:
             if alive.rowcount != 1:  # type: ignore[attr-defined]
                 await session.rollback()
                 raise LostClaim(f"post {key} was taken over by another process")
-            await session.merge(DeliveredPartRow(key=key, idx=index, message_id=message_id))
+            row = await session.get(DeliveredPartRow, (key, index))
+            if row is None:
+                row = DeliveredPartRow(key=key, idx=index, message_id=message_id)
+                session.add(row)
+            row.message_id = message_id
+            if intended or row.intended_at is None:
+                row.intended_at = _utc(now)
+            await session.commit()
+
+    async def renew(self, key: str, owner: str, now: datetime) -> bool:
+        """Refresh the lease of a post we still own and have not finished."""
+        async with self._sessions() as session:
+            alive = await session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.key == key,
+                    DeliveryRow.owner == owner,
+                    DeliveryRow.state == _POSTING,
+                )
+                .values(heartbeat=_utc(now))
+            )
+            await session.commit()
+        return bool(alive.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def release(self, key: str, owner: str) -> None:
+        """Let go of an unfinished post of ours; the next claim resumes it without waiting."""
+        async with self._sessions() as session:
+            await session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.key == key,
+                    DeliveryRow.owner == owner,
+                    DeliveryRow.state == _POSTING,
+                )
+                .values(owner=_RELEASED)
+            )
             await session.commit()
 
     async def finish(self, key: str, owner: str, now: datetime) -> None:

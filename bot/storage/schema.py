@@ -95,3 +95,14 @@ class DeliveredPartRow(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(100))
+    # When the send was started: a look-up of an unconfirmed message starts there, not earlier.
+    intended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class InboundEventRow(Base):
+    """An event or update already handled (platforms re-deliver); old rows are deleted."""
+
+    __tablename__ = "inbound_events"
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

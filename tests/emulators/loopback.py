@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -14,13 +15,20 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class Fault:
-    """An answer to give instead of the real one: a status, a body, headers, a delay."""
+    """An answer to give instead of the real one: a status, a body, headers, a delay.
 
-    status: int = 500
+    `status=0` drops the connection without an answer; `status=None` gives the real answer
+    (late, with `delay`). `after=True` handles the request first (the platform accepted it),
+    then answers with the fault. `skip` lets that many matching requests through first.
+    """
+
+    status: int | None = 500
     body: bytes | str | dict[str, Any] = b'{"message": "Server Error"}'
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     path_contains: str = ""
+    after: bool = False
+    skip: int = 0
 
 
 @dataclass
@@ -53,6 +61,33 @@ class _Server(ThreadingHTTPServer):
     # The default listen backlog of 5 drops the SYNs of a burst of concurrent clients, which
     # then wait a full TCP retransmission second: a delay no real provider adds.
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that went away (killed, timed out) is a scenario, not an error
+
+
+class RateWindow:
+    """A per-key sliding-window limit an emulator enforces: None while allowed, else the
+    whole seconds to wait (a Retry-After); counts the refusals."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self.count = count
+        self.seconds = seconds
+        self.refused = 0
+        self._sent: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> int | None:
+        now = time.monotonic()
+        with self._lock:
+            sent = self._sent[key]
+            while sent and sent[0] <= now - self.seconds:
+                sent.popleft()
+            if len(sent) < self.count:
+                sent.append(now)
+                return None
+            self.refused += 1
+            return max(1, math.ceil(sent[0] + self.seconds - now))
 
 
 class LoopbackServer:
@@ -107,6 +142,9 @@ class LoopbackServer:
         with self._lock:
             for fault in self.faults:
                 if fault.path_contains in path:
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     self.faults.remove(fault)
                     return fault
         return None
@@ -127,12 +165,15 @@ class LoopbackServer:
         if self.latency:
             time.sleep(self.latency)
         fault = self._take_fault(parts.path)
-        if fault is not None:
-            time.sleep(fault.delay)
-            response = Response(fault.status, fault.body, fault.headers)
+        if fault is None:
+            self._send(handler, self.handle(request))
+            return
+        real = self.handle(request) if fault.after else None  # accepted before the fault
+        time.sleep(fault.delay)
+        if fault.status is None:  # the real answer, late: accepted at once, or only now
+            self._send(handler, real or self.handle(request))
         else:
-            response = self.handle(request)
-        self._send(handler, response)
+            self._send(handler, Response(fault.status, fault.body, fault.headers))
 
     def _send(self, handler: BaseHTTPRequestHandler, response: Response) -> None:
         if response.status == 0:  # a dropped connection: no answer at all
@@ -152,7 +193,7 @@ class LoopbackServer:
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             return  # the client gave up (a time-out test): nothing to answer
 
     def common_headers(self) -> dict[str, str]:

@@ -1,13 +1,17 @@
-"""A Slack Web API emulator: auth.test, chat.postMessage/postEphemeral with Slack's limits."""
+"""A Slack Web API emulator: auth.test, chat.postMessage/postEphemeral with Slack's limits,
+conversations.history/replies with `oldest` and cursor paging, and an optional strict rate limit.
+"""
 
 from __future__ import annotations
 
-import itertools
+import base64
 import json
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.emulators.loopback import LoopbackServer, Request, Response
+from tests.emulators.loopback import LoopbackServer, RateWindow, Request, Response
 
 BOT_USER = "UDIGESTBOT"
 SECTION_LIMIT = 3000
@@ -26,6 +30,7 @@ class Posted:
     thread_ts: str | None = None
     user: str | None = None  # set for an ephemeral message
     metadata: dict[str, Any] | None = None
+    author: str = BOT_USER
 
     def as_api(self, with_metadata: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
@@ -55,7 +60,23 @@ class SlackEmulator(LoopbackServer):
         self.not_in: set[str] = set()  # channels the bot was never invited to
         self.drop_after: int | None = None  # post the message, then cut the connection once
         self.responses: list[dict[str, Any]] = []  # what arrived at response_url
-        self._ts = itertools.count(1)
+        # A per-channel limit stricter than Slack documents: 429 with Retry-After beyond it.
+        self.channel_rate: RateWindow | None = None
+        self.page_cap = 1000  # most messages a history page returns, whatever `limit` asks
+        self._last_ts = 0.0
+        self._ts_lock = threading.Lock()
+
+    def next_ts(self) -> str:
+        """A message ts: the time, made unique like Slack's."""
+        with self._ts_lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
+
+    def chatter(self, channel: str, count: int, thread_ts: str | None = None) -> None:
+        """Messages from people (no metadata): a busy channel, or a busy thread."""
+        for i in range(count):
+            ts = self.next_ts()
+            self.posted.append(Posted(channel, ts, f"chatter {i}", [], thread_ts, author="UPERSON"))
 
     @property
     def api_url(self) -> str:
@@ -63,6 +84,10 @@ class SlackEmulator(LoopbackServer):
 
     def channel_messages(self, channel: str) -> list[Posted]:
         return [p for p in self.posted if p.channel == channel and p.user is None]
+
+    def ours(self, channel: str) -> list[Posted]:
+        """The bot's messages in a channel (not ephemeral, not people's)."""
+        return [p for p in self.channel_messages(channel) if p.author == BOT_USER]
 
     def thread(self, root_ts: str) -> list[Posted]:
         return [p for p in self.posted if p.thread_ts == root_ts]
@@ -103,6 +128,11 @@ class SlackEmulator(LoopbackServer):
         return Response(200, {"ok": False, "error": "unknown_method"})
 
     @staticmethod
+    def args_of(request: Request) -> dict[str, Any]:
+        """The arguments of a Web API call, however they were sent."""
+        return SlackEmulator._args(request)
+
+    @staticmethod
     def _args(request: Request) -> dict[str, Any]:
         query: dict[str, Any] = {k: v[0] for k, v in request.query.items()}  # GET methods
         if "json" in request.headers.get("content-type", ""):
@@ -113,24 +143,48 @@ class SlackEmulator(LoopbackServer):
                 form[key] = json.loads(form[key])
         return form
 
-    def _post(self, method: str, args: dict[str, Any]) -> Response:
+    @property
+    def rate_limited(self) -> int:
+        """429s answered."""
+        return self.channel_rate.refused if self.channel_rate else 0
+
+    def _throttled(self, channel: str) -> Response | None:
+        wait = self.channel_rate.check(channel) if self.channel_rate else None
+        if wait is None:
+            return None
+        return Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)})
+
+    def _refusal(self, method: str, args: dict[str, Any]) -> str | None:
+        """Slack's error code for a post it would refuse, if any."""
         if self.break_after is not None and len(self.posted) >= self.break_after:
             self.break_after = None
-            return Response(200, {"ok": False, "error": "fatal_error"})
+            return "fatal_error"
         if not args.get("channel"):
-            return Response(200, {"ok": False, "error": "channel_not_found"})
+            return "channel_not_found"
         if args["channel"] in self.not_in:
-            return Response(200, {"ok": False, "error": "not_in_channel"})
+            return "not_in_channel"
         blocks = args.get("blocks") or []
         problem = self._check_blocks(blocks)
         if problem:
-            return Response(200, {"ok": False, "error": problem})
+            return problem
         if not blocks and not args.get("text"):
-            return Response(200, {"ok": False, "error": "no_text"})
+            return "no_text"
         thread_ts = args.get("thread_ts")
         if thread_ts and not any(p.ts == thread_ts and p.thread_ts is None for p in self.posted):
-            return Response(200, {"ok": False, "error": "thread_not_found"})
-        ts = f"1700000000.{next(self._ts):06d}"
+            return "thread_not_found"
+        return None
+
+    def _post(self, method: str, args: dict[str, Any]) -> Response:
+        if method == "chat.postMessage":
+            throttled = self._throttled(str(args.get("channel")))
+            if throttled is not None:
+                return throttled
+        refusal = self._refusal(method, args)
+        if refusal:
+            return Response(200, {"ok": False, "error": refusal})
+        blocks = args.get("blocks") or []
+        thread_ts = args.get("thread_ts")
+        ts = self.next_ts()
         user = args.get("user") if method == "chat.postEphemeral" else None
         self.posted.append(
             Posted(
@@ -153,6 +207,7 @@ class SlackEmulator(LoopbackServer):
         )
 
     def _read(self, method: str, args: dict[str, Any]) -> Response:
+        """History newest first, a thread parent first then oldest first; `oldest`, cursor."""
         channel = args.get("channel")
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         mine = [p for p in self.posted if p.channel == channel and p.user is None]
@@ -161,7 +216,18 @@ class SlackEmulator(LoopbackServer):
             mine = [p for p in mine if root in (p.ts, p.thread_ts)]
         else:
             mine = [p for p in reversed(mine) if p.thread_ts is None]
-        return Response(200, {"ok": True, "messages": [p.as_api(with_metadata) for p in mine]})
+        oldest = float(args.get("oldest") or 0)
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        mine = [p for p in mine if float(p.ts) > oldest or (inclusive and float(p.ts) == oldest)]
+        start = int(base64.b64decode(args["cursor"]).decode()) if args.get("cursor") else 0
+        size = min(int(args.get("limit") or 100), self.page_cap)
+        page = mine[start : start + size]
+        body: dict[str, Any] = {"ok": True, "messages": [p.as_api(with_metadata) for p in page]}
+        more = start + size < len(mine)
+        body["has_more"] = more
+        cursor = base64.b64encode(str(start + size).encode()).decode() if more else ""
+        body["response_metadata"] = {"next_cursor": cursor}
+        return Response(200, body)
 
     @staticmethod
     def _check_blocks(blocks: list[dict[str, Any]]) -> str | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-from tests.emulators.loopback import LoopbackServer, Request, Response
+from tests.emulators.loopback import LoopbackServer, RateWindow, Request, Response
 
 BOT_ID = 999000
 ALLOWED_TAGS = {
@@ -85,6 +85,10 @@ class TelegramEmulator(LoopbackServer):
         self.webhook: dict[str, Any] = {}
         self.updates: list[dict[str, Any]] = []
         self.break_after: int | None = None
+        self.migrated: dict[str, int] = {}  # groups upgraded to a supergroup: old id → new id
+        self.kicked: set[str] = set()  # chats the bot was removed from
+        # A per-chat limit stricter than Telegram documents: 429 with retry_after beyond it.
+        self.chat_rate: RateWindow | None = None
         self._ids: defaultdict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._known: set[tuple[str, int]] = set()
 
@@ -145,8 +149,45 @@ class TelegramEmulator(LoopbackServer):
         updates, self.updates = self.updates, []
         return self.ok(updates)
 
+    def _refusal(self, chat_id: str) -> Response | None:
+        if chat_id in self.migrated:
+            return Response(
+                400,
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": self.migrated[chat_id]},
+                },
+            )
+        if chat_id in self.kicked:
+            return bad_request("Forbidden: bot was kicked from the supergroup chat", 403)
+        return self._throttled(chat_id)
+
+    @property
+    def rate_limited(self) -> int:
+        """429s answered."""
+        return self.chat_rate.refused if self.chat_rate else 0
+
+    def _throttled(self, chat_id: str) -> Response | None:
+        wait = self.chat_rate.check(chat_id) if self.chat_rate else None
+        if wait is None:
+            return None
+        return Response(
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {wait}",
+                "parameters": {"retry_after": wait},
+            },
+        )
+
     def _send_message(self, args: dict[str, Any]) -> Response:
         chat_id = str(args["chat_id"])
+        refused = self._refusal(chat_id)
+        if refused is not None:
+            return refused
         if self.break_after is not None and len(self.sent) >= self.break_after:
             self.break_after = None
             return bad_request("Internal Server Error: restart", 500)

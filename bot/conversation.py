@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.chat import (
     ChatPoster,
@@ -35,6 +36,9 @@ from bot.models import Commit, DigestEntry, RepoDigest, order_entries
 from bot.ports import CommitSource
 from bot.sanitize import safe_text
 
+if TYPE_CHECKING:
+    from bot.subscribe import TeamDesk
+
 _SHA_WORD = re.compile(r"\b[0-9a-f]{7,40}\b")
 _PR_WORD = re.compile(r"#(\d{1,7})\b")
 
@@ -61,6 +65,7 @@ class Conversation:
         *,
         publisher: Publisher,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        team: TeamDesk | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -69,17 +74,22 @@ class Conversation:
         self._answerer = answerer
         self._publisher = publisher
         self._now = now
+        self._team = team  # subscribe, unsubscribe, subscriptions, settings
 
     async def on_command(self, event: CommandEvent, poster: ChatPoster) -> None:
         """Run one `/digest …` command; errors and help go to the sender only."""
+        if self._team is not None and await self._team.on_command(event, poster):
+            return
         try:
             command = parse_command(event.text)
             if isinstance(command, HelpCommand):
                 await send(poster, event.target, TextMessage(help_text(), private=True))
             elif isinstance(command, ExplainCommand):
                 await self._explain(event.target, command, poster)
-            else:
+            elif isinstance(command, DigestCommand):
                 await self._digest(event, command, poster)
+            else:  # a team command where no team desk runs (the terminal)
+                raise CommandError("subscriptions are made in Slack or Telegram, not here")
         except (CommandError, DateSpecError, SourceError) as exc:
             usage = f"{exc}\nUsage:\n{help_text()}"
             await send(poster, event.target, TextMessage(safe_text(usage), private=True))

@@ -19,7 +19,10 @@ _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class Subscription(StrictModel):
-    """One daily post: repositories → a Slack channel or a Telegram chat (and topic)."""
+    """One daily (or weekly) post: repositories → a Slack channel or a Telegram chat (and topic).
+
+    A weekly one posts the seven days before its day, once a week: its `days` is that one day.
+    """
 
     name: str = Field(pattern=_NAME)
     repos: tuple[str, ...] = Field(min_length=1)
@@ -33,6 +36,15 @@ class Subscription(StrictModel):
     lowest_reply: str = Field(default="medium", pattern="^(high|medium|low)$")
     skip_empty: bool = True
     filters: FilterConfig = Field(default_factory=FilterConfig)
+    cadence: str = Field(default="daily", pattern="^(daily|weekly)$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _weekly_on_monday(cls, data: object) -> object:
+        # A weekly digest posts on one day: Monday unless `days` names another.
+        if isinstance(data, dict) and data.get("cadence") == "weekly" and "days" not in data:
+            return {**data, "days": ("mon",)}
+        return data
 
     @field_validator("telegram_chat", mode="before")
     @classmethod
@@ -69,6 +81,8 @@ class Subscription(StrictModel):
             raise ValueError("set exactly one of slack_channel or telegram_chat")
         if self.telegram_topic is not None and self.telegram_chat is None:
             raise ValueError("telegram_topic needs telegram_chat")
+        if self.cadence == "weekly" and len(self.days) != 1:
+            raise ValueError('a weekly digest posts on one day: set days = ["mon"] (or on mon)')
         return self
 
     @property

@@ -22,6 +22,8 @@ from bot.subscriptions import Subscription
 MISFIRE_GRACE_SECONDS = 6 * 3600
 Fire = Callable[[Subscription, date], Awaitable[object]]
 Run = Callable[[Subscription, date], Awaitable[list[DailyResult]]]
+# The subscription as it is now (None: removed): a chat subscription can change between attempts.
+Refresh = Callable[[Subscription], Awaitable[Subscription | None]]
 _log = logging.getLogger(__name__)
 
 
@@ -54,18 +56,28 @@ def build_scheduler(subscriptions: Sequence[Subscription], fire: Fire) -> AsyncI
     """A scheduler with one coalescing, single-instance job per subscription (not started)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     for subscription in subscriptions:
-        scheduler.add_job(
-            _fire,
-            trigger_for(subscription),
-            args=(subscription, fire),
-            id=subscription.name,
-            name=f"daily digest {subscription.name}",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            replace_existing=True,
-        )
+        add_job(scheduler, subscription, _fire, (subscription, fire))
     return scheduler
+
+
+def add_job(
+    scheduler: AsyncIOScheduler,
+    subscription: Subscription,
+    job: Callable[..., Awaitable[None]],
+    args: tuple[object, ...],
+) -> None:
+    """Add (or replace) a subscription's job: coalescing, one at a time, hours of grace."""
+    scheduler.add_job(
+        job,
+        trigger_for(subscription),
+        args=args,
+        id=subscription.name,
+        name=f"{subscription.cadence} digest {subscription.name}",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        replace_existing=True,
+    )
 
 
 async def _fire(subscription: Subscription, fire: Fire) -> None:
@@ -112,33 +124,54 @@ class DailyClock:
         self._now = now
         self._sleep = sleep
         self._running: set[asyncio.Task[Any]] = set()
+        self._days: set[tuple[str, date]] = set()  # (subscription, fired_on) being completed
+        self._scheduler = build_scheduler(self._subscriptions, self.complete)
 
     def scheduler(self) -> AsyncIOScheduler:
         """The cron jobs; each firing runs `complete` for its slot's day."""
-        return build_scheduler(self._subscriptions, self.complete)
+        return self._scheduler
+
+    def busy(self, name: str, fired_on: date) -> bool:
+        """True while a subscription's day is being posted (or retried)."""
+        return (name, fired_on) in self._days
 
     def catch_up(self, now: datetime | None = None) -> list[asyncio.Task[bool]]:
         """Start, in the background, every slot that already passed today."""
         due = catch_up(self._subscriptions, now or self._now())
         return [asyncio.create_task(self.complete(s, today)) for s, today in due]
 
-    async def complete(self, subscription: Subscription, fired_on: date) -> bool:
-        """Post the day, retrying until it is complete or the grace runs out; True when done."""
-        task = asyncio.current_task()
+    async def complete(
+        self, subscription: Subscription, fired_on: date, refresh: Refresh | None = None
+    ) -> bool:
+        """Post the day, retrying until it is complete or the grace runs out; True when done.
+
+        With `refresh`, each attempt uses the subscription as it is then, and stops once it is
+        removed.
+        """
+        task, day = asyncio.current_task(), (subscription.name, fired_on)
         if task is not None:
             self._running.add(task)
+        self._days.add(day)
         try:
-            return await self._attempts(subscription, fired_on)
+            return await self._attempts(subscription, fired_on, refresh)
         finally:
+            self._days.discard(day)
             if task is not None:
                 self._running.discard(task)
 
-    async def _attempts(self, subscription: Subscription, fired_on: date) -> bool:
+    async def _attempts(
+        self, subscription: Subscription, fired_on: date, refresh: Refresh | None
+    ) -> bool:
         ids = _ids(subscription, fired_on)
         deadline = max(slot_time(subscription, fired_on), self._now()) + self._backoff.grace
         attempt = 0
         while True:
             attempt += 1
+            latest = await refresh(subscription) if refresh else subscription
+            if latest is None:
+                _log.info("%s %s for %s: unsubscribed, not posted", subscription.cadence, *ids)
+                return False
+            subscription = latest
             status, line = await self._attempt(subscription, fired_on)
             if status.complete:
                 if attempt > 1:

@@ -115,6 +115,14 @@ class SummaryMessage:
 
 
 @dataclass(frozen=True)
+class WeeklySummaryMessage(SummaryMessage):
+    """A weekly post's headline: `digest` holds the week's entries, `days` the daily digests."""
+
+    days: tuple[RepoDigest, ...] = ()
+    day_urls: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True)
 class EntryMessage:
     """A thread reply: one analysis, or several low ones gathered."""
 

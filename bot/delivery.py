@@ -184,8 +184,11 @@ class Publisher:
         *,
         key: str,
         lowest: Severity = Severity.MEDIUM,
+        summary: SummaryMessage | None = None,
     ) -> PostOutcome:
         """Claim, then send each message not yet sent; DONE or BUSY posts are left alone.
+
+        `summary` replaces the day's headline (a weekly post); its thread has no page links.
 
         A failure releases the claim on the way out, so a retry resumes at once; a platform's
         refusal becomes a DeliveryError saying how many messages were posted, of how many.
@@ -194,7 +197,7 @@ class Publisher:
             return PostOutcome(ClaimState.BUSY, busy_until=self._now() + self._lease)
         self._active.add(key)
         try:
-            return await self._publish(target, digest, poster, key, lowest)
+            return await self._publish(target, digest, poster, key, lowest, summary=summary)
         finally:
             self._active.discard(key)
 
@@ -205,12 +208,15 @@ class Publisher:
         poster: ChatPoster,
         key: str,
         lowest: Severity,
+        *,
+        summary: SummaryMessage | None = None,
     ) -> PostOutcome:
         claim = await self._log.claim(key, self._owner, self._now(), self._lease)
         if not claim.owned:
             return PostOutcome(claim.state, busy_until=claim.busy_until)
-        url = self._links.digest_url(digest)
-        parts = poster.render_post(SummaryMessage(digest, url), thread_plan(digest, lowest, url))
+        url = None if summary else self._links.digest_url(digest)
+        head = summary or SummaryMessage(digest, url)
+        parts = poster.render_post(head, thread_plan(digest, lowest, url))
         progress = _Progress(key, target, digest, poster, claim, len(parts.parts()))
         keep_alive = asyncio.create_task(self._keep_alive(key))
         try:

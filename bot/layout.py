@@ -11,8 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.chat import EntryMessage, OutgoingMessage, SummaryMessage, TextMessage
+from bot.chat import (
+    EntryMessage,
+    OutgoingMessage,
+    SummaryMessage,
+    TextMessage,
+    WeeklySummaryMessage,
+)
 from bot.document import EntryDoc, Labels, Section, digest_document, reply_document
+from bot.week_document import week_document
 
 Style = Literal["plain", "bold", "italic", "code", "link"]
 # Where long text may break, coarsest first: paragraphs, lines, words.
@@ -45,6 +52,8 @@ def _link(label: str, url: str | None) -> Line:
 
 def layout(message: OutgoingMessage) -> list[Block]:
     """The blocks of any outgoing message."""
+    if isinstance(message, WeeklySummaryMessage):
+        return weekly_blocks(message)
     if isinstance(message, SummaryMessage):
         return summary_blocks(message)
     if isinstance(message, EntryMessage):
@@ -79,6 +88,30 @@ def summary_blocks(message: SummaryMessage) -> list[Block]:
     tail += [(Span(note, "italic"),) for note in doc.notes]
     if any(tail):
         blocks.append(Block(tuple(line for line in tail if line)))
+    return blocks
+
+
+def weekly_blocks(message: WeeklySummaryMessage) -> list[Block]:
+    """Heading and counts, one line per day (linked to its page), the week's high changes."""
+    doc = week_document(message.days, message.day_urls)
+    head: list[Line] = [(Span(doc.repo, "bold"), Span(f" — {doc.title}")), (Span(doc.stats),)]
+    days: list[Line] = [(Span(doc.days_label, "bold"),)]
+    days += [
+        (
+            Span(f"{d.label}: "),
+            Span(d.counts),
+            *((Span(" "), Span("↗", "link", d.url)) if d.url else ()),
+        )
+        for d in doc.days
+    ]
+    blocks = [Block(tuple(head)), Block(tuple(days))]
+    if doc.highs_label:
+        highs: list[Line] = [(Span(doc.highs_label, "bold"),)]
+        highs += [
+            (Span("• "), Span(h.title), Span(" "), Span(h.short_sha, "code"), Span(f" ({h.day})"))
+            for h in doc.highs
+        ]
+        blocks.append(Block(tuple(highs)))
     return blocks
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.actions import Action, entry_actions
 from bot.chat import (
     EntryMessage,
     OutgoingMessage,
@@ -44,6 +45,7 @@ class Block:
 
     lines: tuple[Line, ...]
     shas: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()  # buttons drawn after the block (an entry's four)
 
 
 def _link(label: str, url: str | None) -> Line:
@@ -116,16 +118,21 @@ def weekly_blocks(message: WeeklySummaryMessage) -> list[Block]:
 
 
 def entry_blocks(message: EntryMessage) -> list[Block]:
-    """One full block per entry; several (the gathered lows) get one compact line each."""
+    """One full block per entry; several (the gathered lows) get one compact line each.
+
+    Every entry's block carries its buttons (Explain more, Show diff, 👍, 👎).
+    """
     doc = reply_document(message.digest, message.entries)
     shas = [e.commit.sha for e in message.entries]
     urls = [message.entry_url(e) for e in message.entries]
+    lang = message.digest.language
+    acts = [entry_actions(sha, e.short_sha, lang) for sha, e in zip(shas, doc.entries, strict=True)]
     if doc.heading is None:
-        return [Block(_full_entry(doc.entries[0], doc.labels, urls[0]), (shas[0],))]
+        return [Block(_full_entry(doc.entries[0], doc.labels, urls[0]), (shas[0],), acts[0])]
     blocks = [Block(((Span(doc.heading, "bold"),),))]
     blocks += [
-        Block((_compact_entry(e, url),), (sha,))
-        for e, url, sha in zip(doc.entries, urls, shas, strict=True)
+        Block((_compact_entry(e, url),), (sha,), act)
+        for e, url, sha, act in zip(doc.entries, urls, shas, acts, strict=True)
     ]
     return blocks
 

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import pytest
 
@@ -56,10 +56,19 @@ def slack(digest: RepoDigest) -> str:
 
 
 def telegram(digest: RepoDigest) -> str:
-    messages = [
-        cast(dict[str, str], p.payload)["html"] for p in _post(TelegramRenderer(), digest).parts()
-    ]
-    return "".join(f"<!-- message {i} -->\n{m}\n" for i, m in enumerate(messages, 1))
+    messages = [cast(dict[str, Any], p.payload) for p in _post(TelegramRenderer(), digest).parts()]
+    return "".join(
+        f"<!-- message {i} -->\n{m['html']}\n{_buttons(m['keyboard'])}"
+        for i, m in enumerate(messages, 1)
+    )
+
+
+def _buttons(rows: list[list[dict[str, str]]]) -> str:
+    """The inline keyboard, one line per row: each button's label and callback data."""
+    return "".join(
+        "<!-- buttons: " + " | ".join(f"{b['text']} → {b['callback_data']}" for b in row) + " -->\n"
+        for row in rows
+    )
 
 
 def console(digest: RepoDigest) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.actions import Action
 from bot.chat import (
     EntryMessage,
     OutgoingMessage,
@@ -25,6 +26,8 @@ MAX_BLOCKS = 50
 # Documented cap is 12,000; payloads near 13k were refused (bolt-js#2509), so stay well under.
 MESSAGE_CHARS = 11_000
 FALLBACK_CHARS = 300
+# Our buttons' action_id is this prefix and the action's kind; the value is the commit's SHA.
+ACTION_PREFIX = "digest_"
 
 Payload = dict[str, Any]
 
@@ -102,6 +105,30 @@ def sections(block: Block) -> list[Payload]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
 
 
+def _button(action: Action) -> Payload:
+    # Labels are ours and short (≤ 75 characters); the value is a SHA (≤ 2,000).
+    return {
+        "type": "button",
+        "action_id": ACTION_PREFIX + action.kind,
+        "text": {"type": "plain_text", "text": action.label, "emoji": True},
+        "value": action.sha,
+    }
+
+
+def action_blocks(block: Block) -> list[Payload]:
+    """A block's buttons as one actions block (action_ids are unique within it)."""
+    if not block.actions:
+        return []
+    block_id = f"digest-{block.actions[0].sha[:12]}"  # unique in a message: one per commit
+    return [
+        {"type": "actions", "block_id": block_id, "elements": [_button(a) for a in block.actions]}
+    ]
+
+
+def _chars(block: Payload) -> int:
+    return len((block.get("text") or {}).get("text", ""))
+
+
 @dataclass
 class _Message:
     blocks: list[Payload] = field(default_factory=list)
@@ -110,12 +137,12 @@ class _Message:
     fallback: str = ""
 
     def fits(self, more: list[Payload]) -> bool:
-        extra = sum(len(b["text"]["text"]) for b in more)
+        extra = sum(_chars(b) for b in more)
         return len(self.blocks) + len(more) <= MAX_BLOCKS and self.chars + extra <= MESSAGE_CHARS
 
     def add(self, more: list[Payload], block: Block) -> None:
         self.blocks += more
-        self.chars += sum(len(b["text"]["text"]) for b in more)
+        self.chars += sum(_chars(b) for b in more)
         self.shas += [s for s in block.shas if s not in self.shas]
         if not self.fallback:
             self.fallback = " ".join(plain_text(line) for line in block.lines)
@@ -125,7 +152,7 @@ def pack(blocks: Sequence[Block], private: bool = False) -> list[Part]:
     """Blocks into as few messages as the limits allow, in order."""
     messages = [_Message()]
     for block in blocks:
-        rendered = sections(block)
+        rendered = sections(block) + action_blocks(block)  # the buttons follow their entry
         if not messages[-1].fits(rendered):  # keep a block whole when a fresh message can
             messages.append(_Message())
         for section in rendered:

@@ -9,7 +9,13 @@ from datetime import timedelta
 from typing import Any, cast
 
 import httpx
-from telegram import Bot, LinkPreviewOptions, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -125,7 +131,8 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
         for attempt in range(MAX_RETRIES + 1):
             await self._pace(target.channel)
             try:
-                sent = await self._send(target, payload["html"], reply_id)
+                markup = _markup(payload.get("keyboard") or [])
+                sent = await self._send(target, payload["html"], reply_id, markup)
                 return MessageRef(target, str(sent))
             except RetryAfter as exc:
                 if attempt == MAX_RETRIES:
@@ -136,7 +143,13 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
                 raise chat_error(exc, target) from exc
         raise AssertionError("unreachable")
 
-    async def _send(self, target: ChatTarget, html: str, reply_id: int | None) -> int:
+    async def _send(
+        self,
+        target: ChatTarget,
+        html: str,
+        reply_id: int | None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> int:
         sent = await self._bot.send_message(
             chat_id=target.channel,
             text=html,
@@ -146,6 +159,7 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
             else None,
             message_thread_id=int(target.topic) if target.topic else None,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_markup=markup,
             read_timeout=SEND_READ_TIMEOUT,
         )
         return sent.message_id
@@ -154,6 +168,18 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
         await self._chat_pacer.wait(chat)
         if chat.startswith("-"):  # groups and channels have negative ids
             await self._group_pacer.wait(chat)
+
+
+def _markup(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
+    """The rendered keyboard as PTB's markup (None when the message has no buttons)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in rows
+        ]
+    )
 
 
 def telegram_poster(bot: Bot) -> TelegramPoster:

@@ -6,6 +6,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.actions import Action, ActionKind
 from bot.chat import EntryMessage, OutgoingMessage, Part, RenderedPost, SummaryMessage, is_private
 from bot.layout import Block, Line, Span, layout, split_text
 from bot.sanitize import neutralize
@@ -14,6 +15,13 @@ from bot.sanitize import neutralize
 MAX_UNITS = 4096
 MAX_ENTITIES = 100  # undocumented per-message cap (telegram.constants.MessageLimit)
 _TAGS = {"bold": "b", "italic": "i", "code": "code"}
+# Inline keyboards: about 100 buttons and ~10 kB of markup at most (undocumented; Telegram says
+# "reply markup is too long"). Twenty rows of four short buttons stay well inside both.
+MAX_ROWS = 20
+# callback_data is 1–64 bytes: "dg:<kind>:<16 hex of the SHA>" is 21.
+CALLBACK_PREFIX = "dg"
+KIND_CODES: dict[ActionKind, str] = {"explain": "e", "diff": "d", "up": "u", "down": "n"}
+SHA_CHARS = 16
 
 
 def utf16_len(value: str) -> int:
@@ -69,17 +77,39 @@ def pieces(block: Block, limit: int = MAX_UNITS) -> list[Piece]:
     return out
 
 
+def callback_data(action: Action) -> str:
+    """What a button sends back when pressed."""
+    return f"{CALLBACK_PREFIX}:{KIND_CODES[action.kind]}:{action.sha[:SHA_CHARS]}"
+
+
+def keyboard(rows: Sequence[tuple[Action, ...]]) -> list[list[dict[str, str]]]:
+    """One row of buttons per entry; with several, the first button names its commit."""
+    several = len(rows) > 1
+    return [
+        [
+            {
+                "text": f"{a.short_sha} · {a.label}" if several and i == 0 else a.label,
+                "callback_data": callback_data(a),
+            }
+            for i, a in enumerate(row)
+        ]
+        for row in rows
+    ]
+
+
 @dataclass
 class _Message:
     lines: list[str] = field(default_factory=list)
     units: int = 0
     entities: int = 0
     shas: list[str] = field(default_factory=list)
+    rows: list[tuple[Action, ...]] = field(default_factory=list)
 
-    def room(self, more: Sequence[Piece], gap: int) -> bool:
+    def room(self, more: Sequence[Piece], gap: int, rows: int = 0) -> bool:
         units = sum(p.units for p in more) + max(0, len(more) - 1) + (gap if self.lines else 0)
         entities = sum(p.entities for p in more)
-        return self.units + units <= MAX_UNITS and self.entities + entities <= MAX_ENTITIES
+        fits = self.units + units <= MAX_UNITS and self.entities + entities <= MAX_ENTITIES
+        return fits and len(self.rows) + rows <= MAX_ROWS
 
     def add(self, more: Sequence[Piece], gap: str, shas: tuple[str, ...]) -> None:
         joined = "\n".join(p.html for p in more)
@@ -96,23 +126,34 @@ def pack(blocks: Sequence[Block], private: bool = False) -> list[Part]:
     """Blocks into as few messages as fit, blank lines between blocks; a block splits last."""
     messages = [_Message()]
     for block in blocks:
-        rendered = pieces(block)
-        if messages[-1].room(rendered, 2):
-            messages[-1].add(rendered, "\n\n", block.shas)
-            continue
-        if _Message().room(rendered, 0):  # whole in a fresh message beats split across two
-            messages.append(_Message())
-            messages[-1].add(rendered, "", block.shas)
-            continue
-        for piece in rendered:
-            if not messages[-1].room([piece], 1):
-                messages.append(_Message())
-            messages[-1].add([piece], "\n", block.shas)
+        _place(messages, block, pieces(block))
+        if block.actions:  # the buttons go with the message holding the block's last line
+            messages[-1].rows.append(block.actions)
     return [
-        Part({"html": "".join(m.lines), "private": private}, tuple(m.shas))
+        Part(
+            {"html": "".join(m.lines), "private": private, "keyboard": keyboard(m.rows)},
+            tuple(m.shas),
+        )
         for m in messages
         if m.lines
     ]
+
+
+def _place(messages: list[_Message], block: Block, rendered: list[Piece]) -> None:
+    rows = 1 if block.actions else 0
+    if messages[-1].room(rendered, 2, rows):
+        messages[-1].add(rendered, "\n\n", block.shas)
+        return
+    if _Message().room(rendered, 0, rows):  # whole in a fresh message beats split across two
+        messages.append(_Message())
+        messages[-1].add(rendered, "", block.shas)
+        return
+    if not messages[-1].room([], 1, rows):
+        messages.append(_Message())
+    for piece in rendered:
+        if not messages[-1].room([piece], 1):
+            messages.append(_Message())
+        messages[-1].add([piece], "\n", block.shas)
 
 
 class TelegramRenderer:

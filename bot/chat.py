@@ -143,12 +143,20 @@ class TextMessage:
     private: bool = False
 
 
-OutgoingMessage = SummaryMessage | EntryMessage | TextMessage
+@dataclass(frozen=True)
+class CodeMessage:
+    """Preformatted text (a diff) in code blocks, split within every platform's limits."""
+
+    code: str
+    private: bool = True
+
+
+OutgoingMessage = SummaryMessage | EntryMessage | TextMessage | CodeMessage
 
 
 def is_private(message: OutgoingMessage) -> bool:
-    """True for text meant for its asker only (help, errors)."""
-    return isinstance(message, TextMessage) and message.private
+    """True for text meant for its asker only (help, errors, a diff asked for)."""
+    return isinstance(message, TextMessage | CodeMessage) and message.private
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,15 @@ class WebConfig(StrictModel):
     public_repos: tuple[str, ...] = ()
 
 
+class TeamConfig(StrictModel):
+    """Team self-service: who may change a Slack channel's subscriptions; how fast changes apply."""
+
+    # Slack user (U…, W…) and user-group (S…) ids; empty: any member of the channel may.
+    slack_managers: tuple[str, ...] = ()
+    # How often the clock looks for subscriptions changed in chat by another process.
+    poll_seconds: float = Field(default=10.0, ge=1.0, le=3600.0)
+
+
 class Settings(StrictModel):
     """Everything the core needs, loaded once and passed down."""
 
@@ -182,6 +191,7 @@ class Settings(StrictModel):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    team: TeamConfig = Field(default_factory=TeamConfig)
 
 
 _ENV_KEYS = {

@@ -13,6 +13,7 @@ from typing import Literal
 
 from bot.actions import Action, entry_actions
 from bot.chat import (
+    CodeMessage,
     EntryMessage,
     OutgoingMessage,
     SummaryMessage,
@@ -22,9 +23,13 @@ from bot.chat import (
 from bot.document import EntryDoc, Labels, Section, digest_document, reply_document
 from bot.week_document import week_document
 
-Style = Literal["plain", "bold", "italic", "code", "link"]
+Style = Literal["plain", "bold", "italic", "code", "link", "pre"]
 # Where long text may break, coarsest first: paragraphs, lines, words.
 _BREAKS = ("\n\n", "\n", " ")
+# A code block's most characters, counted as every platform could: UTF-16 units (Telegram), and
+# `& < >` as entities (Slack writes `&amp;`): within Slack's 3,000 a section with its fences, and
+# Telegram's 4,096 a message.
+CODE_CHUNK = 2900
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,20 @@ def layout(message: OutgoingMessage) -> list[Block]:
         return summary_blocks(message)
     if isinstance(message, EntryMessage):
         return entry_blocks(message)
+    if isinstance(message, CodeMessage):
+        return code_blocks(message)
     return text_blocks(message)
+
+
+def _code_width(value: str) -> int:
+    units = len(value.encode("utf-16-le")) // 2
+    return units + 4 * sum(value.count(c) for c in "&<>")
+
+
+def code_blocks(message: CodeMessage) -> list[Block]:
+    """Preformatted text as code blocks of at most CODE_CHUNK, broken at blank lines, then lines."""
+    chunks = split_text(message.code or " ", CODE_CHUNK, _code_width)
+    return [Block(((Span(chunk, "pre"),),)) for chunk in chunks]
 
 
 def text_blocks(message: TextMessage) -> list[Block]:

@@ -29,6 +29,7 @@ from adapters.slack.app import (
     socket_mode,
 )
 from adapters.slack.signature import signed_only
+from adapters.slack.team import SlackMembership
 from adapters.telegram.app import (
     TelegramApp,
     build_application,
@@ -39,17 +40,21 @@ from adapters.telegram.app import (
 from adapters.telegram.app import initialize as initialize_telegram
 from adapters.telegram.app import start as start_telegram
 from adapters.telegram.app import stop as stop_telegram
+from adapters.telegram.team import TelegramAdmins
 from adapters.web.limits import guarded_app
 from adapters.web.routes import ReportRoutes
 from adapters.web.server import server_config
-from bot.chat import ChatPoster, ChatTarget
+from bot.chat import ChatPoster
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.inbound_store import SqlInboundLog
 from bot.subscriptions import Subscription
+from bot.weekly import WeeklyPoster
+from digestbot.team_parts import TeamParts, source_of, team_parts
 from digestbot.wiring import Core
 from scheduler.clock import DailyClock
+from scheduler.live import LiveSchedule
 
 STOP_SECONDS = 25  # Heroku sends SIGKILL 30 s after SIGTERM
 _log = logging.getLogger("digestbot")
@@ -66,10 +71,14 @@ class Service:
     posters: dict[str, ChatPoster] = field(default_factory=dict)
     slack_app: AsyncApp | None = None
     telegram: TelegramApp | None = None
+    weekly: WeeklyPoster | None = None
+    team: TeamParts | None = None
 
     async def post(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
         """Run one subscription now (the CLI's `post`, the scheduler's jobs), and log it."""
-        results = await self.daily.run(subscription, fired_on)
+        weekly = subscription.cadence == "weekly" and self.weekly is not None
+        poster = self.weekly if weekly and self.weekly is not None else self.daily
+        results = await poster.run(subscription, fired_on)
         _log.info(describe(subscription, results))
         return results
 
@@ -99,23 +108,22 @@ async def channel_setups(
 async def open_service(core: Core, subscriptions: tuple[Subscription, ...]) -> Service:
     """Build the conversation, the posters for configured platforms, and the daily poster."""
     setups = await channel_setups(core, subscriptions)
-    empty = ChannelSetup({}, "UTC", "en")
-
-    def channels(target: ChatTarget) -> ChannelSetup:
-        return setups.get((target.platform, target.channel), empty)
-
+    team = team_parts(core, subscriptions, setups)  # its channels add the chat's subscriptions
     publisher = core.publisher()
     conversation = Conversation(
         core.engine,
         core.store,
         SqlChatStore(core.store.engine),
-        channels,
+        team.channels,
         core.answerer,
         publisher=publisher,
+        team=team.desk,
     )
     posters: dict[str, ChatPoster] = {}
-    daily = DailyPoster(core.engine, publisher, core.source, posters)
-    service = Service(core, subscriptions, conversation, daily, posters)
+    sources = source_of(core)
+    daily = DailyPoster(core.engine, publisher, sources, posters)
+    service = Service(core, subscriptions, conversation, daily, posters, team=team)
+    service.weekly = WeeklyPoster(core.engine, publisher, sources, posters, core.links)
     _add_slack(service)
     await _add_telegram(service)
     return service
@@ -131,7 +139,19 @@ def _add_slack(service: Service) -> None:
     service.posters["slack"] = SlackPoster(client, pacer)
     secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
     seen = SqlInboundLog(service.core.store.engine)
-    service.slack_app = build_app(service.conversation, client, secret, pacer, seen)
+    team = service.team
+    service.slack_app = build_app(
+        service.conversation,
+        client,
+        secret,
+        pacer,
+        seen,
+        buttons=team.buttons if team else None,
+        home=team.home if team else None,
+    )
+    if team is not None:
+        managers = service.core.settings.team.slack_managers
+        team.authorities["slack"] = SlackMembership(client, managers)
 
 
 async def _add_telegram(service: Service) -> None:
@@ -141,12 +161,20 @@ async def _add_telegram(service: Service) -> None:
         return
     token = telegram.bot_token.get_secret_value()
     seen = SqlInboundLog(service.core.store.engine)
+    team = service.team
     application = build_application(
-        token, telegram.api_url, service.conversation, telegram_poster, seen
+        token,
+        telegram.api_url,
+        service.conversation,
+        telegram_poster,
+        seen,
+        buttons=team.buttons if team else None,
     )
     await initialize_telegram(application)  # getMe: a wrong token or no network shows here
     service.telegram = application
     service.posters["telegram"] = shared_poster(application)
+    if team is not None:
+        team.authorities["telegram"] = TelegramAdmins(application.bot)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -177,7 +205,8 @@ def web_app(service: Service) -> Starlette:
     if service.telegram is not None and telegram.webhook_secret is not None:
         hook = webhook_endpoint(service.telegram, telegram.webhook_secret.get_secret_value())
         routes.append(Route("/telegram/webhook", hook, methods=["POST"]))
-    pages = ReportRoutes(service.core.store, service.core.signer).routes()
+    votes = service.team.votes if service.team else None
+    pages = ReportRoutes(service.core.store, service.core.signer, votes).routes()
     app = guarded_app([*routes, *pages])
     app.state.service = service
     return app
@@ -191,6 +220,8 @@ class Clock:
     socket: AsyncSocketModeHandler | None = None
     scheduler: AsyncIOScheduler | None = None
     daily: DailyClock | None = None
+    live: LiveSchedule | None = None
+    watching: asyncio.Task[None] | None = None
 
     async def start(self, now: datetime) -> None:
         """Start everything the clock owns; catch-up runs in the background, with retries."""
@@ -199,13 +230,28 @@ class Clock:
         self.daily.catch_up(now)
         self.scheduler = self.daily.scheduler()
         self.scheduler.start()
+        self._follow_chat_subscriptions()
         app_token = service.core.settings.slack.app_token
         if service.slack_app is not None and app_token is not None:
             self.socket = socket_mode(service.slack_app, app_token.get_secret_value())
             await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
+    def _follow_chat_subscriptions(self) -> None:
+        """Schedule the subscriptions made in chat, and follow their changes live."""
+        team, daily = self.service.team, self.daily
+        if team is None or daily is None:
+            return
+        poll = self.service.core.settings.team.poll_seconds
+        self.live = LiveSchedule(team.store, daily, poll_seconds=poll)
+        team.wake.append(self.live.nudge)  # a command handled in this process: look at once
+        self.watching = asyncio.create_task(self.live.watch())
+
     async def stop(self) -> None:
         """Stop taking new work, give running posts a moment, then stop them (claims released)."""
+        if self.watching is not None:
+            self.watching.cancel()
+        if self.live is not None:
+            await self.live.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         if self.socket is not None:

@@ -99,9 +99,16 @@ def make_source(
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
+    return github_source(spec, settings, store, branch)
+
+
+def github_source(
+    name: str, settings: Settings, store: SqlStore, branch: str | None = None
+) -> CommitSource:
+    """GitHub's `owner/name`, whatever lies on disk under that path (chat subscriptions)."""
     token = settings.github.token.get_secret_value() if settings.github.token else None
     return GitHubSource(
-        spec,
+        name,
         store,
         token=token,
         base_url=settings.github.api_url,

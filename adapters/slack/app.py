@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.pacing import Pacer
+from adapters.slack.buttons import register_buttons
 from adapters.slack.errors import could_not_post
 from adapters.slack.poster import (
     MARKER_EVENT,
@@ -24,9 +25,12 @@ from adapters.slack.poster import (
     slack_client,
     slack_pacer,
 )
+from adapters.slack.team import register_home
+from bot.buttons import ButtonDesk
 from bot.chat import ChatTarget, CommandEvent, MessageRef, ThreadReplyEvent
 from bot.conversation import Conversation
 from bot.errors import DigestbotError
+from bot.home import HomeBuilder
 from bot.inbound import InboundLog
 
 __all__ = [
@@ -62,11 +66,15 @@ def build_app(
     signing_secret: str,
     pacer: Pacer,
     seen: InboundLog,
+    *,
+    buttons: ButtonDesk | None = None,
+    home: HomeBuilder | None = None,
 ) -> AsyncApp:
     """The Bolt app with our listeners; the same app serves HTTP and Socket Mode.
 
     `pacer` is the process's one Slack pacer, shared with the daily posts; `seen` remembers
     handled events in the database, so a retry reaching another process is not answered twice.
+    `buttons` answers presses on analyses (interactivity), `home` draws the App Home tab.
     """
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
     poster = SlackPoster(client, pacer)
@@ -98,6 +106,10 @@ def build_app(
     app.event("message")(on_message)
     app.event("app_mention")(on_mention)
     app.error(on_error)
+    if buttons is not None:
+        register_buttons(app, buttons, poster)
+    if home is not None:
+        register_home(app, home)
     return app
 
 

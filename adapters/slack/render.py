@@ -71,6 +71,8 @@ def _span(span: Span) -> str:
         return f"_{escape(span.text.replace('_', 'ˍ'))}_"
     if span.style == "code":  # Slack formats nothing inside code, and shows a date token raw
         return f"`{_entities(span.text.replace('`', 'ˋ'))}`"
+    if span.style == "pre":  # a code block; a backtick in it would close it
+        return f"```{_entities(span.text.replace('`', 'ˋ'))}```"
     if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
         url = clean(span.url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
         return f"<{url}|{_entities(span.text.replace('|', '¦'))}>"

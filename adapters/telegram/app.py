@@ -17,6 +17,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -30,6 +31,9 @@ from adapters.telegram.poster import (
     TelegramPoster,
     telegram_poster,
 )
+from adapters.telegram.render import CALLBACK_PREFIX
+from adapters.telegram.team import button_handler, command_user
+from bot.buttons import ButtonDesk
 from bot.chat import ChatTarget, CommandEvent, MessageRef, TextMessage, ThreadReplyEvent, send
 from bot.commands import COMMANDS
 from bot.conversation import Conversation
@@ -52,6 +56,8 @@ __all__ = [
 PLATFORM = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+# Messages (commands, follow-ups) and presses of our inline keyboards.
+UPDATES = ["message", "callback_query"]
 _POSTER = "digestbot.poster"  # bot_data key of the one poster every handler shares
 _SORRY = "Sorry, that failed on my side; try again in a minute."
 _log = logging.getLogger(__name__)
@@ -78,7 +84,7 @@ class Handlers:
             return
         name = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0].lower()
         words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
-        user = str(update.effective_user.id) if update.effective_user else ""
+        user = command_user(message)
         event = CommandEvent(_target(update), user, " ".join(words), f"tg-{update.update_id}")
         _log.info(
             "telegram update %s: /%s %r in %s",
@@ -112,6 +118,8 @@ class Handlers:
         _log.warning("telegram update %s failed: %r", update_id, error)
         if not isinstance(update, Update) or update.effective_message is None:
             return
+        if update.callback_query is not None:  # a press: its answer said enough, not the group
+            return
         text = f"Sorry, that failed: {error}" if isinstance(error, DigestbotError) else _SORRY
         poster = self._poster.replying_to(update.effective_message.message_id)
         try:
@@ -140,11 +148,14 @@ def build_application(
     conversation: Conversation,
     poster_for: Callable[[Bot], TelegramPoster],
     seen: InboundLog,
+    *,
+    buttons: ButtonDesk | None = None,
 ) -> TelegramApp:
     """The application with our handlers; `updater` exists for polling, webhooks bypass it.
 
     One poster (so one pacer per chat) is built for the application's bot and shared by every
-    handler and by the daily posts (`shared_poster`); `seen` drops re-delivered updates.
+    handler and by the daily posts (`shared_poster`); `seen` drops re-delivered updates;
+    `buttons` answers presses of the inline keyboards on analyses.
     """
     application = (
         ApplicationBuilder()
@@ -161,6 +172,9 @@ def build_application(
     application.add_handler(CommandHandler(commands, handlers.on_command))
     replies = filters.REPLY & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(replies, handlers.on_reply))
+    if buttons is not None:
+        pressed = button_handler(buttons, poster)
+        application.add_handler(CallbackQueryHandler(pressed, pattern=f"^{CALLBACK_PREFIX}:"))
     application.add_error_handler(handlers.on_error)
     return application
 
@@ -240,11 +254,9 @@ async def start(
         await application.start()
     if polling and application.updater is not None:
         await application.bot.delete_webhook()
-        await application.updater.start_polling(allowed_updates=["message"])
+        await application.updater.start_polling(allowed_updates=UPDATES)
     elif webhook_url:
-        await application.bot.set_webhook(
-            webhook_url, secret_token=secret, allowed_updates=["message"]
-        )
+        await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=UPDATES)
 
 
 async def stop(application: TelegramApp) -> None:

@@ -14,7 +14,7 @@ from bot.sanitize import neutralize
 # sendMessage: 1–4096 characters after entity parsing, counted in UTF-16 code units.
 MAX_UNITS = 4096
 MAX_ENTITIES = 100  # undocumented per-message cap (telegram.constants.MessageLimit)
-_TAGS = {"bold": "b", "italic": "i", "code": "code"}
+_TAGS = {"bold": "b", "italic": "i", "code": "code", "pre": "pre"}
 # Inline keyboards: about 100 buttons and ~10 kB of markup at most (undocumented; Telegram says
 # "reply markup is too long"). Twenty rows of four short buttons stay well inside both.
 MAX_ROWS = 20

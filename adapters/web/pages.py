@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 
-from bot.document import DigestDoc, EntryDoc, Link, Section, Table, digest_document
+from bot.document import DigestDoc, EntryDoc, Link, Section, Table, anchor_of, digest_document
+from bot.feedback import Disagreement, Tally
 from bot.i18n import SEVERITY
 from bot.models import SEVERITIES_DESC, RepoDigest
 from bot.sanitize import clean
@@ -17,7 +19,7 @@ table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.25rem .5r
 .sev-high{border-left:.35rem solid #cf222e}.sev-medium{border-left:.35rem solid #bf8700}
 .sev-low{border-left:.35rem solid #1a7f37}details{margin:.75rem 0;padding:.25rem .75rem}
 summary{cursor:pointer;font-weight:600}.sha{font-family:monospace}.note{color:#57606a}
-.counts span{margin-right:1rem}
+.counts span{margin-right:1rem}.votes{font-weight:400;margin-left:.5rem;color:#57606a}
 """
 
 
@@ -34,13 +36,25 @@ def _page(title: str, body: str, lang: str) -> str:
     )
 
 
-def render_page(digest: RepoDigest, index_url: str | None) -> str:
-    """One digest's full report; the repository links to its index when `index_url` is given."""
-    return render_document(digest_document(digest), index_url)
+def render_page(
+    digest: RepoDigest, index_url: str | None, votes: Mapping[str, Tally] | None = None
+) -> str:
+    """One digest's full report; the repository links to its index when `index_url` is given.
+
+    `votes` (by full SHA) shows each entry's 👍/👎 count beside its title.
+    """
+    by_short = {
+        e.commit.short_sha: votes[e.commit.sha]
+        for e in digest.entries
+        if votes and e.commit.sha in votes
+    }
+    return render_document(digest_document(digest), index_url, by_short)
 
 
-def render_document(doc: DigestDoc, index_url: str | None) -> str:
-    """A digest document as a page."""
+def render_document(
+    doc: DigestDoc, index_url: str | None, votes: Mapping[str, Tally] | None = None
+) -> str:
+    """A digest document as a page; `votes` by short SHA."""
     title, repo = f"{doc.repo} — {doc.title}", escape(doc.repo)
     parts = [
         f"<h1>{escape(title)}</h1>",
@@ -59,7 +73,7 @@ def render_document(doc: DigestDoc, index_url: str | None) -> str:
     parts.append(f"<nav><h2>{escape(doc.contents_label)}</h2>{_links(doc.contents)}</nav>")
     for group in doc.groups:
         parts.append(f'<h2 id="{escape(group.anchor)}">{escape(group.label)}</h2>')
-        parts += [_entry(e, doc) for e in group.entries]
+        parts += [_entry(e, doc, (votes or {}).get(e.short_sha)) for e in group.entries]
     return _page(title, "".join(parts), doc.language)
 
 
@@ -88,7 +102,7 @@ def _links(links: tuple[Link, ...]) -> str:
     return f"<ul>{items}</ul>"
 
 
-def _entry(entry: EntryDoc, doc: DigestDoc) -> str:
+def _entry(entry: EntryDoc, doc: DigestDoc, tally: Tally | None = None) -> str:
     body = "".join(_section(s, doc.labels.colon) for s in entry.sections)
     body += "".join(f'<p class="note">{escape(n)}</p>' for n in entry.notes)
     link = ""
@@ -96,6 +110,8 @@ def _entry(entry: EntryDoc, doc: DigestDoc) -> str:
         label = escape(doc.labels.view_commit)
         link = f' · <a href="{escape(entry.url)}" rel="noopener noreferrer">{label}</a>'
     head = f'{escape(entry.title)} <span class="sha">{escape(entry.short_sha)}</span>{link}'
+    if tally is not None:
+        head += f'<span class="votes">👍 {tally.up} · 👎 {tally.down}</span>'
     return (
         f'<details open id="{escape(entry.anchor)}" class="sev-{entry.severity.value}">'
         f"<summary>{escape(entry.severity_label)} {head}</summary>{body}</details>"
@@ -115,7 +131,9 @@ def _section(section: Section, colon: str) -> str:
     return f"<p>{label}</p><{tag}>{items}</{tag}>"
 
 
-def render_index(repo: str, rows: list[tuple[RepoDigest, str]]) -> str:
+def render_index(
+    repo: str, rows: list[tuple[RepoDigest, str]], disagreements_url: str | None = None
+) -> str:
     """A repository's days, newest first, with severity counts and a link to each page."""
     items = []
     for digest, url in rows:
@@ -124,4 +142,28 @@ def render_index(repo: str, rows: list[tuple[RepoDigest, str]]) -> str:
         label = f"{digest.day.isoformat()} ({digest.language}, {digest.tz})"
         items.append(f'<li><a href="{escape(url)}">{escape(label)}</a> — {escape(tally)}</li>')
     body = f"<h1>{escape(repo)}</h1><ul>{''.join(items) or '<li>No digests yet.</li>'}</ul>"
+    if disagreements_url:
+        body += f'<p><a href="{escape(disagreements_url)}">Severity disagreements</a></p>'
     return _page(repo, body, "en")
+
+
+def render_disagreements(repo: str, rows: Sequence[tuple[Disagreement, str]]) -> str:
+    """The commits whose analysis people voted 👎 on, most disputed first, each linked."""
+    head = "<tr><th>Day</th><th>Commit</th><th>Severity given</th><th>👍</th><th>👎</th></tr>"
+    cells = [
+        f"<tr><td>{escape(d.day.isoformat())}</td>"
+        f'<td><a href="{escape(url)}#{escape(anchor_of_sha(d))}">{escape(d.title)}</a> '
+        f'<span class="sha">{escape(d.sha[:7])}</span></td>'
+        f"<td>{escape(SEVERITY['en'][d.severity])}</td><td>{d.tally.up}</td><td>{d.tally.down}</td></tr>"
+        for d, url in rows
+    ]
+    table = f"<table>{head}{''.join(cells)}</table>" if cells else "<p>No disagreements yet.</p>"
+    title = f"{repo} — severity disagreements"
+    intro = "<p>Analyses people voted 👎 on, the most disputed first.</p>"
+    return _page(title, f"<h1>{escape(title)}</h1>{intro}{table}", "en")
+
+
+def anchor_of_sha(disagreement: Disagreement) -> str:
+    """The anchor of a disputed entry on its day's page."""
+    entry = next(e for e in disagreement.digest.entries if e.commit.sha == disagreement.sha)
+    return anchor_of(entry)

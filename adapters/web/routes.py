@@ -18,7 +18,8 @@ from adapters.web.links import (
     page_resource,
     page_url,
 )
-from adapters.web.pages import render_index, render_page
+from adapters.web.pages import render_disagreements, render_index, render_page
+from bot.feedback import Tally, VoteStore, disagreements
 from bot.models import RepoDigest
 from bot.ports import DigestArchive
 from bot.report import anchor_of
@@ -26,7 +27,8 @@ from bot.report import anchor_of
 REFUSED = "This report needs the signed link from the chat post (or it has expired)."
 
 
-def _entries(digest: RepoDigest) -> list[dict[str, Any]]:
+def _entries(digest: RepoDigest, votes: dict[str, Tally] | None = None) -> list[dict[str, Any]]:
+    tallies = votes or {}
     return [
         {
             "sha": e.commit.sha,
@@ -40,9 +42,14 @@ def _entries(digest: RepoDigest) -> list[dict[str, Any]]:
             "summary": e.analysis.summary,
             "risks": list(e.analysis.risks),
             "recommendations": list(e.analysis.recommendations),
+            "votes": _votes(tallies.get(e.commit.sha)),
         }
         for e in digest.entries
     ]
+
+
+def _votes(tally: Tally | None) -> dict[str, int]:
+    return {"up": tally.up if tally else 0, "down": tally.down if tally else 0}
 
 
 def _summary(digest: RepoDigest, signer: LinkSigner, grant: Grant) -> dict[str, Any]:
@@ -57,11 +64,14 @@ def _summary(digest: RepoDigest, signer: LinkSigner, grant: Grant) -> dict[str, 
 
 
 class ReportRoutes:
-    """The page, index and JSON handlers over an archive of digests."""
+    """The page, index and JSON handlers over an archive of digests (and its votes, if kept)."""
 
-    def __init__(self, archive: DigestArchive, signer: LinkSigner) -> None:
+    def __init__(
+        self, archive: DigestArchive, signer: LinkSigner, votes: VoteStore | None = None
+    ) -> None:
         self._archive = archive
         self._signer = signer
+        self._votes = votes
 
     def routes(self) -> list[Route]:
         """Starlette routes; the day comes first because repository names contain slashes."""
@@ -70,7 +80,14 @@ class ReportRoutes:
             Route("/repos/{repo:path}", self.index),
             Route("/api/reports/{day}/{repo:path}", self.page_json),
             Route("/api/repos/{repo:path}", self.index_json),
+            Route("/disagreements/{repo:path}", self.disputed),
+            Route("/api/disagreements/{repo:path}", self.disputed_json),
         ]
+
+    async def _tallies(self, digest: RepoDigest) -> dict[str, Tally]:
+        if self._votes is None:
+            return {}
+        return await self._votes.counts(digest.repo, [e.commit.sha for e in digest.entries])
 
     async def _load(self, request: Request) -> tuple[RepoDigest, Grant] | Response:
         repo, params = request.path_params["repo"], request.query_params
@@ -101,7 +118,8 @@ class ReportRoutes:
             return found
         digest, grant = found
         index = index_url(self._signer, digest.repo, grant)
-        return HTMLResponse(render_page(digest, index), headers=_HEADERS)
+        page = render_page(digest, index, await self._tallies(digest))
+        return HTMLResponse(page, headers=_HEADERS)
 
     async def page_json(self, request: Request) -> Response:
         """The same digest as JSON."""
@@ -110,7 +128,8 @@ class ReportRoutes:
             return found
         digest, grant = found
         body = {**_summary(digest, self._signer, grant), "overview": digest.overview}
-        return JSONResponse({**body, "entries": _entries(digest)}, headers=_HEADERS)
+        entries = _entries(digest, await self._tallies(digest))
+        return JSONResponse({**body, "entries": entries}, headers=_HEADERS)
 
     async def index(self, request: Request) -> Response:
         """A repository's days as HTML; each day's link expires with the index's own."""
@@ -119,7 +138,9 @@ class ReportRoutes:
             return found
         digests, grant = found
         rows = [(d, page_url(self._signer, d, grant)) for d in digests]
-        return HTMLResponse(render_index(request.path_params["repo"], rows), headers=_HEADERS)
+        repo = request.path_params["repo"]
+        disputed = self._disputed_url(repo, grant) if self._votes else None
+        return HTMLResponse(render_index(repo, rows, disputed), headers=_HEADERS)
 
     async def index_json(self, request: Request) -> Response:
         """A repository's days as JSON."""
@@ -128,3 +149,45 @@ class ReportRoutes:
             return found
         digests, grant = found
         return JSONResponse([_summary(d, self._signer, grant) for d in digests], headers=_HEADERS)
+
+    def _disputed_url(self, repo: str, grant: Grant) -> str:
+        """The disagreements page, signed like the index that links to it."""
+        signed = index_url(self._signer, repo, grant) or ""
+        return signed.replace("/repos/", "/disagreements/", 1)
+
+    async def _disagreements(self, request: Request) -> tuple[list[Any], Grant] | Response:
+        found = await self._listed(request)
+        if isinstance(found, Response):
+            return found
+        digests, grant = found
+        votes = await self._votes.disputed(request.path_params["repo"]) if self._votes else {}
+        return disagreements(digests, votes), grant
+
+    async def disputed(self, request: Request) -> Response:
+        """The severity disagreements of a repository (opens with the index's link)."""
+        found = await self._disagreements(request)
+        if isinstance(found, Response):
+            return found
+        items, grant = found
+        rows = [(d, page_url(self._signer, d.digest, grant)) for d in items]
+        page = render_disagreements(request.path_params["repo"], rows)
+        return HTMLResponse(page, headers=_HEADERS)
+
+    async def disputed_json(self, request: Request) -> Response:
+        """The same disagreements as JSON."""
+        found = await self._disagreements(request)
+        if isinstance(found, Response):
+            return found
+        items, grant = found
+        body = [
+            {
+                "sha": d.sha,
+                "title": d.title,
+                "severity": d.severity.value,
+                "day": d.day.isoformat(),
+                "votes": _votes(d.tally),
+                "url": page_url(self._signer, d.digest, grant),
+            }
+            for d in items
+        ]
+        return JSONResponse(body, headers=_HEADERS)

@@ -1,5 +1,7 @@
 """A Slack Web API emulator: auth.test, chat.postMessage/postEphemeral with Slack's limits,
-conversations.history/replies with `oldest` and cursor paging, and an optional strict rate limit.
+conversations.history/replies with `oldest` and cursor paging, and an optional strict rate limit;
+for the team features, views.publish (Home tabs), conversations.members (paged) and
+usergroups.users.list, and the limits of actions blocks and buttons.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ BOT_USER = "UDIGESTBOT"
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
 BLOCKS_TEXT_LIMIT = 12_000
+HOME_BLOCK_LIMIT = 100
+ACTIONS_ELEMENT_LIMIT = 25
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+ID_LIMIT = 255
 
 
 @dataclass
@@ -46,6 +53,9 @@ class Posted:
     def all_text(self) -> str:
         return "\n".join(self.section_texts())
 
+    def buttons(self) -> list[dict[str, Any]]:
+        return [e for b in self.blocks if b.get("type") == "actions" for e in b["elements"]]
+
 
 class SlackEmulator(LoopbackServer):
     """POST /api/<method>, JSON or form bodies, Bearer tokens; faults via `fail()`."""
@@ -63,6 +73,9 @@ class SlackEmulator(LoopbackServer):
         # A per-channel limit stricter than Slack documents: 429 with Retry-After beyond it.
         self.channel_rate: RateWindow | None = None
         self.page_cap = 1000  # most messages a history page returns, whatever `limit` asks
+        self.members: dict[str, list[str]] = {}  # channel → its members (conversations.members)
+        self.usergroups: dict[str, list[str]] = {}  # user group → its users
+        self.homes: dict[str, dict[str, Any]] = {}  # user → the Home tab view published last
         self._last_ts = 0.0
         self._ts_lock = threading.Lock()
 
@@ -125,7 +138,46 @@ class SlackEmulator(LoopbackServer):
             return self._post(method, args)
         if method in ("conversations.history", "conversations.replies"):
             return self._read(method, args)
+        team = {
+            "conversations.members": self._members,
+            "usergroups.users.list": self._usergroup,
+            "views.publish": self._publish,
+        }
+        if method in team:
+            return team[method](args)
         return Response(200, {"ok": False, "error": "unknown_method"})
+
+    def _members(self, args: dict[str, Any]) -> Response:
+        """conversations.members: the member ids, `limit` a page, with a cursor."""
+        channel = str(args.get("channel"))
+        if channel not in self.members or channel in self.not_in:
+            return Response(200, {"ok": False, "error": "channel_not_found"})
+        everyone = self.members[channel]
+        start = int(base64.b64decode(args["cursor"]).decode()) if args.get("cursor") else 0
+        size = min(int(args.get("limit") or 100), 999)
+        more = start + size < len(everyone)
+        cursor = base64.b64encode(str(start + size).encode()).decode() if more else ""
+        body = {"ok": True, "members": everyone[start : start + size]}
+        return Response(200, {**body, "response_metadata": {"next_cursor": cursor}})
+
+    def _usergroup(self, args: dict[str, Any]) -> Response:
+        group = str(args.get("usergroup"))
+        if group not in self.usergroups:
+            return Response(200, {"ok": False, "error": "no_such_subteam"})
+        return Response(200, {"ok": True, "users": self.usergroups[group]})
+
+    def _publish(self, args: dict[str, Any]) -> Response:
+        """views.publish: a Home tab of at most 100 blocks, for one user."""
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home" or not args.get("user_id"):
+            return Response(200, {"ok": False, "error": "invalid_arguments"})
+        blocks = view.get("blocks") or []
+        if len(blocks) > HOME_BLOCK_LIMIT or self._check_sections(blocks):
+            return Response(200, {"ok": False, "error": "invalid_blocks"})
+        self.homes[str(args["user_id"])] = view
+        return Response(200, {"ok": True, "view": {"id": "V1", **view}})
 
     @staticmethod
     def args_of(request: Request) -> dict[str, Any]:
@@ -233,10 +285,42 @@ class SlackEmulator(LoopbackServer):
     def _check_blocks(blocks: list[dict[str, Any]]) -> str | None:
         if len(blocks) > BLOCK_LIMIT:
             return "invalid_blocks"
-        total = 0
+        problem = SlackEmulator._check_sections(blocks)
+        if problem:
+            return problem
+        total = sum(len((b.get("text") or {}).get("text", "")) for b in blocks)
+        return "msg_blocks_too_long" if total > BLOCKS_TEXT_LIMIT else None
+
+    @staticmethod
+    def _check_sections(blocks: list[dict[str, Any]]) -> str | None:
+        """Sections ≤ 3,000 characters; actions blocks and buttons within their limits."""
+        block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+        if len(block_ids) != len(set(block_ids)) or any(len(i) > ID_LIMIT for i in block_ids):
+            return "invalid_blocks"
         for block in blocks:
             text = (block.get("text") or {}).get("text", "")
             if block.get("type") == "section" and len(text) > SECTION_LIMIT:
                 return "invalid_blocks"
-            total += len(text)
-        return "msg_blocks_too_long" if total > BLOCKS_TEXT_LIMIT else None
+            if block.get("type") == "actions" and not _valid_actions(block):
+                return "invalid_blocks"
+        return None
+
+
+def _valid_actions(block: dict[str, Any]) -> bool:
+    """At most 25 elements; buttons with a plain_text label ≤ 75, action_id ≤ 255 and unique
+    in the block, value ≤ 2,000 (Block Kit reference)."""
+    elements = block.get("elements") or []
+    ids = [e.get("action_id", "") for e in elements]
+    if not elements or len(elements) > ACTIONS_ELEMENT_LIMIT or len(ids) != len(set(ids)):
+        return False
+    for element in elements:
+        label = element.get("text") or {}
+        if element.get("type") != "button" or label.get("type") != "plain_text":
+            return False
+        if not 0 < len(label.get("text", "")) <= BUTTON_TEXT_LIMIT:
+            return False
+        if len(element.get("action_id", "")) > ID_LIMIT:
+            return False
+        if len(element.get("value", "")) > BUTTON_VALUE_LIMIT:
+            return False
+    return True

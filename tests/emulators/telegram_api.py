@@ -1,4 +1,7 @@
-"""A Telegram Bot API emulator: parses HTML like Telegram, counts UTF-16, enforces replies."""
+"""A Telegram Bot API emulator: parses HTML like Telegram, counts UTF-16, enforces replies;
+inline keyboards (callback_data 1–64 bytes, ≤ 100 buttons, ≤ 8 a row), callback queries answered
+once (answerCallbackQuery), getChatMember, and private chats only with users who started one.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,11 @@ ALLOWED_TAGS = {
     "tg-spoiler", "span", "blockquote", "tg-emoji",
 }  # fmt: skip
 MAX_UNITS = 4096
+MAX_CALLBACK_BYTES = 64
+MAX_BUTTONS = 100
+MAX_ROW = 8
+MAX_ANSWER = 200
+_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 class EntityError(ValueError):
@@ -68,6 +76,10 @@ class Sent:
     text: str
     reply_to: int | None
     thread_id: int | None
+    keyboard: list[list[dict[str, Any]]] | None = None
+
+    def callbacks(self) -> list[str]:
+        return [b["callback_data"] for row in self.keyboard or [] for b in row]
 
 
 def bad_request(description: str, code: int = 400) -> Response:
@@ -91,6 +103,12 @@ class TelegramEmulator(LoopbackServer):
         self.chat_rate: RateWindow | None = None
         self._ids: defaultdict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._known: set[tuple[str, int]] = set()
+        self.started: set[str] = set()  # users who opened a private chat with the bot
+        self.admins: dict[str, set[int]] = {}  # group → its administrators' user ids
+        self.owners: dict[str, int] = {}  # group → its creator
+        self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls, in order
+        self._queries: set[str] = set()  # callback queries sent and not yet answered
+        self._query_ids = itertools.count(1)
 
     @property
     def api_url(self) -> str:
@@ -125,7 +143,52 @@ class TelegramEmulator(LoopbackServer):
             return self.ok(True)
         if method == "getUpdates":
             return self._get_updates()
+        if method == "answerCallbackQuery":
+            return self._answer(args)
+        if method == "getChatMember":
+            return self._member(str(args["chat_id"]), int(args["user_id"]))
         return bad_request(f"Not Found: method {method} not found", 404)
+
+    def press(self, user: int, message: Sent, data: str, update_id: int) -> dict[str, Any]:
+        """The update Telegram sends when `user` presses a button of one of our messages."""
+        query_id = f"q{next(self._query_ids)}"
+        self._queries.add(query_id)
+        chat = {"id": int(message.chat_id), "type": "supergroup"}
+        return {
+            "update_id": update_id,
+            "callback_query": {
+                "id": query_id,
+                "from": {"id": user, "is_bot": False, "first_name": "Ann"},
+                "chat_instance": "ci-1",
+                "data": data,
+                "message": {
+                    "message_id": message.message_id,
+                    "date": int(time.time()),
+                    "chat": chat,
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "digestbot"},
+                    "text": message.text,
+                },
+            },
+        }
+
+    def _answer(self, args: dict[str, Any]) -> Response:
+        query = str(args.get("callback_query_id"))
+        if query not in self._queries:
+            return bad_request(_TOO_OLD)
+        if len(str(args.get("text") or "")) > MAX_ANSWER:
+            return bad_request("Bad Request: MESSAGE_TOO_LONG")
+        self._queries.discard(query)  # a query is answered once
+        self.answers.append(args)
+        return self.ok(True)
+
+    def _member(self, chat_id: str, user_id: int) -> Response:
+        person = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        if self.owners.get(chat_id) == user_id:
+            return self.ok({"status": "creator", "user": person, "is_anonymous": False})
+        if user_id in self.admins.get(chat_id, set()):
+            rights = dict.fromkeys(_ADMIN_RIGHTS, False)
+            return self.ok({"status": "administrator", "user": person, **rights})
+        return self.ok({"status": "member", "user": person})
 
     @staticmethod
     def ok(result: Any) -> Response:
@@ -188,6 +251,11 @@ class TelegramEmulator(LoopbackServer):
         refused = self._refusal(chat_id)
         if refused is not None:
             return refused
+        if not chat_id.startswith("-") and chat_id not in self.started:
+            return bad_request("Forbidden: bot can't initiate conversation with a user", 403)
+        keyboard = (args.get("reply_markup") or {}).get("inline_keyboard")
+        if keyboard is not None and not _valid_keyboard(keyboard):
+            return bad_request("Bad Request: BUTTON_DATA_INVALID")
         if self.break_after is not None and len(self.sent) >= self.break_after:
             self.break_after = None
             return bad_request("Internal Server Error: restart", 500)
@@ -208,7 +276,9 @@ class TelegramEmulator(LoopbackServer):
         message_id = next(self._ids[chat_id])
         self._known.add((chat_id, message_id))
         thread_id = args.get("message_thread_id")
-        self.sent.append(Sent(chat_id, message_id, str(args["text"]), text, reply_to, thread_id))
+        self.sent.append(
+            Sent(chat_id, message_id, str(args["text"]), text, reply_to, thread_id, keyboard)
+        )
         return self.ok(
             {
                 "message_id": message_id,
@@ -222,3 +292,21 @@ class TelegramEmulator(LoopbackServer):
                 **({"message_thread_id": thread_id} if thread_id else {}),
             }
         )
+
+
+_ADMIN_RIGHTS = (
+    "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+    "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
+    "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories",
+)  # fmt: skip
+
+
+def _valid_keyboard(rows: list[list[dict[str, Any]]]) -> bool:
+    """callback_data 1–64 bytes (Bot API); ≤ 100 buttons and ≤ 8 a row (observed limits)."""
+    buttons = [b for row in rows for b in row]
+    if len(buttons) > MAX_BUTTONS or any(len(row) > MAX_ROW for row in rows):
+        return False
+    return all(
+        0 < len(str(b.get("callback_data", "")).encode()) <= MAX_CALLBACK_BYTES and b.get("text")
+        for b in buttons
+    )

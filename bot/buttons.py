@@ -1,0 +1,156 @@
+"""What each button on an analysis does: explain in the thread, the diff in private, a vote.
+
+The pressed message is looked up in the store (its digest, thread and commits), so a button on
+a message posted before a restart works. Each press is answered at once and briefly (Telegram
+wants its callback answered within seconds; the work follows), and a press twice counts once:
+an explanation is posted once per thread, a diff sent once a minute, a vote kept once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bot.actions import ActionEvent, Presser
+from bot.budget import DiffBudget
+from bot.chat import ChatPoster, ChatStore, CodeMessage, MessageLink, MessageRef, TextMessage, send
+from bot.digest import DigestEngine, DigestStores
+from bot.feedback import DOWN, UP, Vote, VoteChange, VoteStore
+from bot.followup import Answerer, FollowUpContext, StoredAnswerer
+from bot.inbound import InboundLog
+from bot.models import DigestEntry
+from bot.sanitize import safe_text
+
+# Telegram cannot start a chat with a user: they must open one with the bot first.
+START_PRIVATE = (
+    "I can't message you privately yet: open a chat with me (tap my name, then Start), "
+    "then press Show diff again."
+)
+_log = logging.getLogger(__name__)
+Handler = Callable[[ActionEvent, MessageLink, DigestEntry, ChatPoster, Presser], Awaitable[None]]
+
+
+class ButtonDesk:
+    """Handles a press of Explain more, Show diff, 👍 or 👎 on one of our analyses."""
+
+    def __init__(
+        self,
+        engine: DigestEngine,
+        store: DigestStores,
+        chat: ChatStore,
+        answerer: Answerer,
+        *,
+        votes: VoteStore,
+        seen: InboundLog,
+        budget: DiffBudget,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._chat = chat
+        self._answerer = answerer
+        self._votes = votes
+        self._seen = seen
+        self._budget = budget
+        self._now = now
+
+    async def on_action(self, event: ActionEvent, poster: ChatPoster, presser: Presser) -> None:
+        """Do what the button says; `poster` posts in the thread, `presser` answers the presser."""
+        _log.info("%s pressed %s on %s in %s", event.user, event.kind, event.sha[:12], event.target)
+        link = await self._chat.get_link(event.message)
+        entry = await self._entry(link, event.sha) if link else None
+        if link is None or entry is None:
+            await presser.acknowledge("I no longer know what this message is about.", alert=True)
+            return
+        handlers: dict[str, Handler] = {
+            "explain": self._explain,
+            "diff": self._diff,
+            "up": self._vote,
+            "down": self._vote,
+        }
+        await handlers[event.kind](event, link, entry, poster, presser)
+
+    async def _entry(self, link: MessageLink, prefix: str) -> DigestEntry | None:
+        """The pressed commit with the analysis its digest shows (else the cached one)."""
+        sha = next((s for s in link.shas if s.startswith(prefix)), prefix)
+        digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
+        for entry in digest.entries if digest else ():
+            if entry.commit.sha.startswith(sha):
+                return entry
+        commits = await self._chat.find_commits([link.repo], sha=sha)
+        if not commits:
+            return None
+        analyses, _ = await self._engine.analyze(commits[:1], link.language, tz=link.tz)
+        return DigestEntry(commits[0], analyses[0])
+
+    async def _vote(
+        self,
+        event: ActionEvent,
+        link: MessageLink,
+        entry: DigestEntry,
+        _poster: ChatPoster,
+        presser: Presser,
+    ) -> None:
+        sign, value = ("👍", UP) if event.kind == "up" else ("👎", DOWN)
+        vote = Vote(event.target.platform, event.user, link.repo, entry.commit.sha, value)
+        change = await self._votes.vote(vote, self._now())
+        short = entry.commit.short_sha
+        said = {
+            VoteChange.NEW: f"Thanks: {sign} noted for {short}.",
+            VoteChange.SAME: f"You already voted {sign} on {short}: it counts once.",
+            VoteChange.CHANGED: f"Your vote on {short} is now {sign}.",
+        }
+        _log.info("vote %s on %s %s by %s: %s", sign, link.repo, short, event.user, change.value)
+        await presser.acknowledge(said[change])
+
+    async def _explain(
+        self,
+        event: ActionEvent,
+        link: MessageLink,
+        entry: DigestEntry,
+        poster: ChatPoster,
+        presser: Presser,
+    ) -> None:
+        target, short = event.target, entry.commit.short_sha
+        key = f"explain:{target.channel}:{link.root_id}:{entry.commit.sha}"
+        if not await self._seen.first_time(target.platform, key, self._now()):
+            await presser.acknowledge(f"The explanation of {short} is already in this thread.")
+            return
+        await presser.acknowledge(f"Explaining {short} in the thread…")
+        digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
+        context = FollowUpContext(digest, (entry,), link.language)
+        depth = await self._answerer.explain(context)
+        text = safe_text(depth or await StoredAnswerer().answer("", context, []))
+        root = MessageRef(target, link.root_id)
+        for ref in await send(poster, target, TextMessage(text), root):
+            await self._chat.link(ref, root, replace(link, shas=(entry.commit.sha,)))
+        await self._chat.add_turn(root, "bot", text)
+
+    async def _diff(
+        self,
+        event: ActionEvent,
+        link: MessageLink,
+        entry: DigestEntry,
+        _poster: ChatPoster,
+        presser: Presser,
+    ) -> None:
+        commit, minute = entry.commit, int(self._now().timestamp() // 60)
+        key = f"diff:{event.target.channel}:{event.user}:{commit.sha}:{minute}"
+        if not await self._seen.first_time(event.target.platform, key, self._now()):
+            await presser.acknowledge(f"The diff of {commit.short_sha} is on its way to you.")
+            return
+        budgeted = await asyncio.to_thread(self._budget.apply, commit)  # CPU: off the loop
+        heading = (
+            f"The diff of {commit.short_sha} ({commit.title}) in {link.repo}, as the analysis "
+            f"read it (~{budgeted.coverage.used_tokens} tokens):"
+        )
+        line = await presser.open_private(TextMessage(safe_text(heading), private=True))
+        if line is None:
+            await presser.acknowledge(START_PRIVATE, alert=True)
+            return
+        await presser.acknowledge(f"Sent you the diff of {commit.short_sha} privately.")
+        code = budgeted.text or "(no patch: the commit changes no text)"
+        await send(line.poster, line.target, CodeMessage(code), line.thread)

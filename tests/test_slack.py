@@ -294,15 +294,24 @@ def test_the_app_manifests_ask_for_what_the_bot_uses(name: str) -> None:
         "app_mentions:read",
         "channels:history",
         "groups:history",
+        "channels:read",  # conversations.members: who may change a channel's subscriptions
+        "groups:read",
+        "usergroups:read",  # managers named by user group
     }
     settings = manifest["settings"]
     events = settings["event_subscriptions"]["bot_events"]
-    assert set(events) == {"app_mention", "message.channels", "message.groups"}
+    assert set(events) == {"app_mention", "message.channels", "message.groups", "app_home_opened"}
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True  # the buttons on analyses
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/digest"
     socket = name == "manifest.socket.yaml"
     assert settings["socket_mode_enabled"] is socket
-    http_urls = {command.get("url"), settings["event_subscriptions"].get("request_url")}
+    http_urls = {
+        command.get("url"),
+        settings["event_subscriptions"].get("request_url"),
+        settings["interactivity"].get("request_url"),
+    }
     assert http_urls == ({None} if socket else {"https://YOUR-HOST/slack/events"})
 
 

@@ -30,14 +30,17 @@ class SlackPresser:
         self._poster = poster  # already private to the presser (for_user)
         self._target = target
         self._thread = thread
+        self._opened = False
 
     async def acknowledge(self, text: str, *, alert: bool = False) -> None:
-        """An ephemeral line (Slack has no alert: the same line)."""
-        await send(self._poster, self._target, TextMessage(text, private=True), self._thread)
+        """An ephemeral line (Slack has no alert); none once private messages answer already."""
+        if not self._opened:
+            await send(self._poster, self._target, TextMessage(text, private=True), self._thread)
 
     async def open_private(self, first: OutgoingMessage) -> PrivateLine | None:
         """Ephemeral messages always reach a member of the channel."""
         await send(self._poster, self._target, first, self._thread)
+        self._opened = True
         return PrivateLine(self._poster, self._target, self._thread)
 
 

@@ -61,6 +61,9 @@ class GitHubEmulator(LoopbackServer):
         match = _REPO.match(request.path)
         if not match or f"{match['owner']}/{match['name']}" not in self.repos:
             return Response(404, {"message": "Not Found"})
+        anonymous = not request.headers.get("authorization")
+        if anonymous and self.repos[f"{match['owner']}/{match['name']}"]["private"]:
+            return Response(404, {"message": "Not Found"})  # GitHub hides private repositories
         full_name = f"{match['owner']}/{match['name']}"
         rest = match["rest"] or ""
         if rest == "":

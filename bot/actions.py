@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.chat import ChatPoster, ChatTarget, MessageRef, OutgoingMessage
+from bot.chat import ChatPoster, ChatTarget, MessageRef
 
 ActionKind = Literal["explain", "diff", "up", "down"]
 KINDS: tuple[ActionKind, ...] = ("explain", "diff", "up", "down")
@@ -62,9 +62,15 @@ class Presser(Protocol):
     """How a platform answers the person who pressed; the adapter of each platform fills it."""
 
     async def acknowledge(self, text: str, *, alert: bool = False) -> None:
-        """A short private answer (Telegram: the callback's answer, at most once)."""
+        """A short private answer (Telegram: the callback's answer, at most once).
+
+        An empty text says nothing but that the press was taken.
+        """
         ...
 
-    async def open_private(self, first: OutgoingMessage) -> PrivateLine | None:
-        """Send the presser `first` privately; where more goes, or None if they can't be reached."""
+    async def private_line(self) -> PrivateLine | None:
+        """Where private messages reach the presser, or None when they cannot (yet) be reached.
+
+        Sends nothing the presser sees: a platform may probe (Telegram: a chat action).
+        """
         ...

@@ -138,19 +138,22 @@ class ButtonDesk:
         presser: Presser,
     ) -> None:
         commit, minute = entry.commit, int(self._now().timestamp() // 60)
+        line = await presser.private_line()  # before the de-duplication: a retry must work
+        if line is None:
+            await presser.acknowledge(START_PRIVATE, alert=True)
+            return
         key = f"diff:{event.target.channel}:{event.user}:{commit.sha}:{minute}"
         if not await self._seen.first_time(event.target.platform, key, self._now()):
             await presser.acknowledge(f"The diff of {commit.short_sha} is on its way to you.")
             return
+        await presser.acknowledge("")  # the private messages say it; stop the spinner now
         budgeted = await asyncio.to_thread(self._budget.apply, commit)  # CPU: off the loop
         heading = (
             f"The diff of {commit.short_sha} ({commit.title}) in {link.repo}, as the analysis "
             f"read it (~{budgeted.coverage.used_tokens} tokens):"
         )
-        line = await presser.open_private(TextMessage(safe_text(heading), private=True))
-        if line is None:
-            await presser.acknowledge(START_PRIVATE, alert=True)
-            return
-        await presser.acknowledge(f"Sent you the diff of {commit.short_sha} privately.")
+        await send(
+            line.poster, line.target, TextMessage(safe_text(heading), private=True), line.thread
+        )
         code = budgeted.text or "(no patch: the commit changes no text)"
         await send(line.poster, line.target, CodeMessage(code), line.thread)

@@ -17,7 +17,7 @@ from adapters.slack.poster import SlackPoster
 from adapters.slack.render import ACTION_PREFIX
 from bot.actions import KINDS, ActionEvent, PrivateLine
 from bot.buttons import ButtonDesk
-from bot.chat import ChatTarget, MessageRef, OutgoingMessage, TextMessage, send
+from bot.chat import ChatTarget, MessageRef, TextMessage, send
 
 PLATFORM = "slack"
 _log = logging.getLogger(__name__)
@@ -30,17 +30,14 @@ class SlackPresser:
         self._poster = poster  # already private to the presser (for_user)
         self._target = target
         self._thread = thread
-        self._opened = False
 
     async def acknowledge(self, text: str, *, alert: bool = False) -> None:
-        """An ephemeral line (Slack has no alert); none once private messages answer already."""
-        if not self._opened:
+        """An ephemeral line in the thread (Slack has no alert: the same line)."""
+        if text:  # Bolt acked the press already: nothing to say is nothing to send
             await send(self._poster, self._target, TextMessage(text, private=True), self._thread)
 
-    async def open_private(self, first: OutgoingMessage) -> PrivateLine | None:
-        """Ephemeral messages always reach a member of the channel."""
-        await send(self._poster, self._target, first, self._thread)
-        self._opened = True
+    async def private_line(self) -> PrivateLine | None:
+        """Ephemeral messages in the thread reach any member of the channel."""
         return PrivateLine(self._poster, self._target, self._thread)
 
 

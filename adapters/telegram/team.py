@@ -16,16 +16,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Message, Update
-from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
+from telegram.constants import ChatAction, ChatMemberStatus
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from adapters.telegram.poster import TelegramPoster
 from adapters.telegram.render import CALLBACK_PREFIX, KIND_CODES
 from bot.actions import ActionEvent, PrivateLine
 from bot.buttons import ButtonDesk
-from bot.chat import ChatTarget, MessageRef, OutgoingMessage, send
-from bot.errors import ChatError
+from bot.chat import ChatTarget, MessageRef
 
 PLATFORM = "telegram"
 ANSWER_CHARS = 200  # answerCallbackQuery text: 0–200 characters
@@ -67,9 +66,10 @@ def command_user(message: Message) -> str:
 class TelegramPresser:
     """Answers a callback query once; private messages go to the presser's chat with the bot."""
 
-    def __init__(self, query: CallbackQuery, poster: TelegramPoster) -> None:
+    def __init__(self, query: CallbackQuery, poster: TelegramPoster, bot: Bot) -> None:
         self._query = query
         self._poster = poster
+        self._bot = bot
         self._answered = False
 
     async def acknowledge(self, text: str, *, alert: bool = False) -> None:
@@ -82,16 +82,19 @@ class TelegramPresser:
         except TelegramError as exc:  # too late, or answered already: the work goes on
             _log.warning("telegram: callback %s not answered: %s", self._query.id, exc)
 
-    async def open_private(self, first: OutgoingMessage) -> PrivateLine | None:
-        """Send `first` to the presser's private chat; None when they never started one."""
-        target = ChatTarget(PLATFORM, str(self._query.from_user.id))
+    async def private_line(self) -> PrivateLine | None:
+        """The presser's private chat with the bot; None when they never started one.
+
+        A chat action ("typing") is the probe: refused like a message would be ("bot can't
+        initiate conversation with a user"), it posts nothing.
+        """
+        user = self._query.from_user.id
         try:
-            await send(self._poster, target, first)
-        except ChatError as exc:
-            if exc.code in ("forbidden", "bad_request"):  # "can't initiate conversation"
-                return None
-            raise
-        return PrivateLine(self._poster, target)
+            await self._bot.send_chat_action(user, ChatAction.TYPING)
+        except (Forbidden, BadRequest) as exc:
+            _log.info("telegram: no private chat with %s: %s", user, exc.message)
+            return None
+        return PrivateLine(self._poster, ChatTarget(PLATFORM, str(user)))
 
     async def settle(self) -> None:
         """Stop the presser's spinner if nothing answered the query yet."""
@@ -119,11 +122,11 @@ def button_handler(
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """The CallbackQueryHandler callback: translate, let the core work, answer in any case."""
 
-    async def on_press(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
-        presser = TelegramPresser(query, poster)
+        presser = TelegramPresser(query, poster, context.bot)
         try:
             event = press_event(query, update.update_id)
             _log.info("telegram update %s: button %s", update.update_id, query.data)

@@ -143,11 +143,20 @@ class TelegramEmulator(LoopbackServer):
             return self.ok(True)
         if method == "getUpdates":
             return self._get_updates()
-        if method == "answerCallbackQuery":
-            return self._answer(args)
-        if method == "getChatMember":
-            return self._member(str(args["chat_id"]), int(args["user_id"]))
+        team = {
+            "answerCallbackQuery": self._answer,
+            "sendChatAction": self._chat_action,
+            "getChatMember": self._member,
+        }
+        if method in team:
+            return team[method](args)
         return bad_request(f"Not Found: method {method} not found", 404)
+
+    def _chat_action(self, args: dict[str, Any]) -> Response:
+        chat = str(args["chat_id"])
+        if not chat.startswith("-") and chat not in self.started:
+            return bad_request("Forbidden: bot can't initiate conversation with a user", 403)
+        return self.ok(True)
 
     def press(self, user: int, message: Sent, data: str, update_id: int) -> dict[str, Any]:
         """The update Telegram sends when `user` presses a button of one of our messages."""
@@ -181,7 +190,8 @@ class TelegramEmulator(LoopbackServer):
         self.answers.append(args)
         return self.ok(True)
 
-    def _member(self, chat_id: str, user_id: int) -> Response:
+    def _member(self, args: dict[str, Any]) -> Response:
+        chat_id, user_id = str(args["chat_id"]), int(args["user_id"])
         person = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
         if self.owners.get(chat_id) == user_id:
             return self.ok({"status": "creator", "user": person, "is_anonymous": False})

@@ -18,6 +18,7 @@ from bot.chat import (
     MessageLink,
     MessageRef,
     Part,
+    RenderedPost,
     SummaryMessage,
     thread_plan,
 )
@@ -214,9 +215,7 @@ class Publisher:
         claim = await self._log.claim(key, self._owner, self._now(), self._lease)
         if not claim.owned:
             return PostOutcome(claim.state, busy_until=claim.busy_until)
-        url = None if summary else self._links.digest_url(digest)
-        head = summary or SummaryMessage(digest, url)
-        parts = poster.render_post(head, thread_plan(digest, lowest, url))
+        parts = self._render(digest, poster, lowest, summary)
         progress = _Progress(key, target, digest, poster, claim, len(parts.parts()))
         keep_alive = asyncio.create_task(self._keep_alive(key))
         try:
@@ -232,6 +231,18 @@ class Publisher:
         await self._log.finish(key, self._owner, self._now())
         known = sum(1 for i in claim.posted if claim.sent(i))
         return PostOutcome(claim.state, progress.root, progress.sent, known)
+
+    def _render(
+        self,
+        digest: RepoDigest,
+        poster: ChatPoster,
+        lowest: Severity,
+        summary: SummaryMessage | None,
+    ) -> RenderedPost:
+        """The post's messages; a weekly post has its own headline and no page links."""
+        url = None if summary else self._links.digest_url(digest)
+        head = summary or SummaryMessage(digest, url)
+        return poster.render_post(head, thread_plan(digest, lowest, url))
 
     async def _send_all(self, progress: _Progress, parts: tuple[Part, ...]) -> None:
         claim = progress.claim

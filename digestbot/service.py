@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import uvicorn
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -26,7 +24,6 @@ from adapters.slack.app import (
     http_endpoint,
     slack_client,
     slack_pacer,
-    socket_mode,
 )
 from adapters.slack.signature import signed_only
 from adapters.slack.team import SlackMembership
@@ -51,12 +48,10 @@ from bot.storage.chat_store import SqlChatStore
 from bot.storage.inbound_store import SqlInboundLog
 from bot.subscriptions import Subscription
 from bot.weekly import WeeklyPoster
+from digestbot.clock_role import STOP_SECONDS, Clock
 from digestbot.team_parts import TeamParts, source_of, team_parts
 from digestbot.wiring import Core
-from scheduler.clock import DailyClock
-from scheduler.live import LiveSchedule
 
-STOP_SECONDS = 25  # Heroku sends SIGKILL 30 s after SIGTERM
 _log = logging.getLogger("digestbot")
 
 
@@ -210,54 +205,6 @@ def web_app(service: Service) -> Starlette:
     app = guarded_app([*routes, *pages])
     app.state.service = service
     return app
-
-
-@dataclass
-class Clock:
-    """The clock role: the scheduler, catch-up, Slack Socket Mode and Telegram polling."""
-
-    service: Service
-    socket: AsyncSocketModeHandler | None = None
-    scheduler: AsyncIOScheduler | None = None
-    daily: DailyClock | None = None
-    live: LiveSchedule | None = None
-    watching: asyncio.Task[None] | None = None
-
-    async def start(self, now: datetime) -> None:
-        """Start everything the clock owns; catch-up runs in the background, with retries."""
-        service = self.service
-        self.daily = DailyClock(service.subscriptions, service.post)
-        self.daily.catch_up(now)
-        self.scheduler = self.daily.scheduler()
-        self.scheduler.start()
-        self._follow_chat_subscriptions()
-        app_token = service.core.settings.slack.app_token
-        if service.slack_app is not None and app_token is not None:
-            self.socket = socket_mode(service.slack_app, app_token.get_secret_value())
-            await self.socket.connect_async()  # type: ignore[no-untyped-call]
-
-    def _follow_chat_subscriptions(self) -> None:
-        """Schedule the subscriptions made in chat, and follow their changes live."""
-        team, daily = self.service.team, self.daily
-        if team is None or daily is None:
-            return
-        poll = self.service.core.settings.team.poll_seconds
-        self.live = LiveSchedule(team.store, daily, poll_seconds=poll)
-        team.wake.append(self.live.nudge)  # a command handled in this process: look at once
-        self.watching = asyncio.create_task(self.live.watch())
-
-    async def stop(self) -> None:
-        """Stop taking new work, give running posts a moment, then stop them (claims released)."""
-        if self.watching is not None:
-            self.watching.cancel()
-        if self.live is not None:
-            await self.live.stop()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        if self.socket is not None:
-            await self.socket.close_async()  # type: ignore[no-untyped-call]
-        if self.daily is not None:
-            await self.daily.stop(STOP_SECONDS - 10)
 
 
 async def start_chat(service: Service, *, polling: bool) -> None:

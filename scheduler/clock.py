@@ -167,33 +167,51 @@ class DailyClock:
         attempt = 0
         while True:
             attempt += 1
-            latest = await refresh(subscription) if refresh else subscription
-            if latest is None:
-                _log.info("%s %s for %s: unsubscribed, not posted", subscription.cadence, *ids)
-                return False
-            subscription = latest
-            status, line = await self._attempt(subscription, fired_on)
+            outcome = await self._attempt(subscription, fired_on, refresh)
+            if outcome is None:
+                return False  # unsubscribed meanwhile: nothing more to post
+            status, line = outcome
             if status.complete:
                 if attempt > 1:
                     _log.info("daily %s for %s complete after %d attempts", *ids, attempt)
                 return True
-            wait = self._wait(status, attempt)
-            if not status.retry_helps or self._now() + timedelta(seconds=wait) > deadline:
-                why = "no retry can help" if not status.retry_helps else "the grace ran out"
-                _log.error(
-                    "daily %s for %s gave up after %d attempts (%s): %s", *ids, attempt, why, line
-                )
+            wait = self._next_wait(status, attempt, deadline, (*ids, line))
+            if wait is None:
                 return False
-            _log.info(
-                "daily %s for %s: attempt %d incomplete, next in %.0f s: %s",
-                *ids,
-                attempt,
-                wait,
-                line,
-            )
             await self._sleep(wait)
 
-    async def _attempt(self, subscription: Subscription, fired_on: date) -> tuple[DayStatus, str]:
+    def _next_wait(
+        self, status: DayStatus, attempt: int, deadline: datetime, said: tuple[str, str, str]
+    ) -> float | None:
+        """Seconds to the next attempt, or None (said at ERROR) when retrying is over."""
+        name, day, line = said
+        wait = self._wait(status, attempt)
+        if not status.retry_helps or self._now() + timedelta(seconds=wait) > deadline:
+            why = "no retry can help" if not status.retry_helps else "the grace ran out"
+            _log.error(
+                "daily %s for %s gave up after %d attempts (%s): %s", name, day, attempt, why, line
+            )
+            return None
+        _log.info(
+            "daily %s for %s: attempt %d incomplete, next in %.0f s: %s",
+            name,
+            day,
+            attempt,
+            wait,
+            line,
+        )
+        return wait
+
+    async def _attempt(
+        self, subscription: Subscription, fired_on: date, refresh: Refresh | None = None
+    ) -> tuple[DayStatus, str] | None:
+        if refresh is not None:
+            latest = await refresh(subscription)  # a chat subscription, as it is now
+            if latest is None:
+                _log.info("%s %s for %s: unsubscribed, not posted", subscription.cadence,
+                          *_ids(subscription, fired_on))  # fmt: skip
+                return None
+            subscription = latest
         try:
             results = await self._run(subscription, fired_on)
         except (LookupError, ConfigError) as exc:  # not configured: waiting will not change that

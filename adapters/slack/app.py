@@ -78,21 +78,7 @@ def build_app(
     """
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
     poster = SlackPoster(client, pacer)
-
-    async def ack_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
-        await ack(f"Working on `/digest {body.get('text', '').strip()}`…")
-
-    async def run_command(body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
-        target = ChatTarget(PLATFORM, body["channel_id"])
-        event = CommandEvent(target, body["user_id"], body.get("text", ""), body["trigger_id"])
-        _log.info("slack /digest %r from %s in %s", event.text, event.user, target.channel)
-        try:
-            await conversation.on_command(event, poster.for_user(body["user_id"]))
-        except DigestbotError as exc:  # response_url still reaches the user when posting cannot
-            _log.warning("slack /digest in %s failed: %s", target.channel, exc)
-            await respond(text=could_not_post(exc), response_type="ephemeral")
-
-    app.command("/digest")(ack=ack_command, lazy=[run_command])
+    _register_command(app, conversation, poster)
 
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         await _inbound(event, body, conversation, poster, seen, mention=False)
@@ -111,6 +97,25 @@ def build_app(
     if home is not None:
         register_home(app, home)
     return app
+
+
+def _register_command(app: AsyncApp, conversation: Conversation, poster: SlackPoster) -> None:
+    """`/digest`: acked at once (Slack allows 3 s), run lazily."""
+
+    async def ack_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack(f"Working on `/digest {body.get('text', '').strip()}`…")
+
+    async def run_command(body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
+        target = ChatTarget(PLATFORM, body["channel_id"])
+        event = CommandEvent(target, body["user_id"], body.get("text", ""), body["trigger_id"])
+        _log.info("slack /digest %r from %s in %s", event.text, event.user, target.channel)
+        try:
+            await conversation.on_command(event, poster.for_user(body["user_id"]))
+        except DigestbotError as exc:  # response_url still reaches the user when posting cannot
+            _log.warning("slack /digest in %s failed: %s", target.channel, exc)
+            await respond(text=could_not_post(exc), response_type="ephemeral")
+
+    app.command("/digest")(ack=ack_command, lazy=[run_command])
 
 
 async def _first_time(seen: InboundLog, event: dict[str, Any], body: dict[str, Any]) -> bool:

@@ -166,17 +166,21 @@ def build_application(
     )
     poster = poster_for(application.bot)
     application.bot_data[_POSTER] = poster
-    handlers = Handlers(conversation, poster)
     application.add_handler(TypeHandler(Update, _once(seen)), group=-1)
+    _add_handlers(application, Handlers(conversation, poster))
+    if buttons is not None:
+        pressed = button_handler(buttons, poster)
+        application.add_handler(CallbackQueryHandler(pressed, pattern=f"^{CALLBACK_PREFIX}:"))
+    return application
+
+
+def _add_handlers(application: TelegramApp, handlers: Handlers) -> None:
+    """Commands, replies to our messages (follow-ups), and the error handler."""
     commands = ["digest", "explain", "help", "start"]
     application.add_handler(CommandHandler(commands, handlers.on_command))
     replies = filters.REPLY & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(replies, handlers.on_reply))
-    if buttons is not None:
-        pressed = button_handler(buttons, poster)
-        application.add_handler(CallbackQueryHandler(pressed, pattern=f"^{CALLBACK_PREFIX}:"))
     application.add_error_handler(handlers.on_error)
-    return application
 
 
 def shared_poster(application: TelegramApp) -> TelegramPoster:

@@ -14,6 +14,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _subscriptions()
+    _votes()
+
+
+def _subscriptions() -> None:
     op.create_table(
         "chat_subscriptions",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -37,6 +42,9 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer, nullable=False),
     )
     op.bulk_insert(revisions, [{"id": 1, "revision": 0}])
+
+
+def _votes() -> None:
     op.create_table(
         "analysis_votes",
         sa.Column("platform", sa.String(20), primary_key=True),

@@ -23,7 +23,7 @@ from bot.commands import (
     parse_command,
     spec_of,
 )
-from bot.errors import CommandError, SourceError
+from bot.errors import ChatError, CommandError, SourceError
 from bot.ports import CommitSource
 from bot.sanitize import safe_text
 from bot.subscriptions import WEEKDAYS, Subscription
@@ -152,7 +152,12 @@ class TeamDesk:
         now = self._now()
         item = ChatSubscription(build_subscription(values), repo, event.user, now, now)
         await self._save(item)
-        await _say(poster, target, f"Subscribed this chat to {repo}: {self._when(item)}.")
+        try:
+            await _say(poster, target, f"Subscribed this chat to {repo}: {self._when(item)}.")
+        except ChatError:  # the bot cannot post here (not invited): no subscription either
+            await self._store.remove(item.name)
+            self._changed()
+            raise
 
     def _not_from_file(self, target: ChatTarget, repo: str) -> None:
         found = self._from_file(target, repo)

@@ -230,3 +230,17 @@ async def test_a_command_in_another_process_reaches_the_clock_by_its_poll(
     assert clock_side.next_fire(NAME) is None  # not until it polls
     await clock_side.poll()
     assert clock_side.next_fire(NAME) == datetime(2026, 11, 26, 18, tzinfo=UTC)
+
+
+async def test_a_channel_without_the_bot_gets_no_subscription(
+    team: SlackTeam, slack: SlackEmulator
+) -> None:
+    client = slack_client(slack.token, slack.api_url)
+    team.rig.authorities["slack"] = SlackMembership(client, ("U1",))  # no member list needed
+    slack.not_in.add(CHANNEL)
+    body = command_body("subscribe acme/app", user="U1", response_url=slack.response_url("T-9"))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    await team.http.post("/slack/events", content=body, headers={**form, **signed(body)})
+    await settled()
+    assert "invite me with `/invite @digestbot`" in slack.responses[-1]["text"]
+    assert await team.rig.subscriptions.chat_subscriptions() == []  # taken back

@@ -13,11 +13,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from adapters.slack.errors import could_not_post
 from adapters.slack.poster import SlackPoster
 from adapters.slack.render import ACTION_PREFIX
 from bot.actions import KINDS, ActionEvent, PrivateLine
 from bot.buttons import ButtonDesk
 from bot.chat import ChatTarget, MessageRef, TextMessage, send
+from bot.errors import DigestbotError
 
 PLATFORM = "slack"
 _log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ def register_buttons(app: AsyncApp, buttons: ButtonDesk, poster: SlackPoster) ->
     async def ack_press(ack: Callable[..., Awaitable[None]]) -> None:
         await ack()
 
-    async def run_press(body: dict[str, Any]) -> None:
+    async def run_press(body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
         event = action_event(body)
         if event is None:
             _log.info(
@@ -78,6 +80,12 @@ def register_buttons(app: AsyncApp, buttons: ButtonDesk, poster: SlackPoster) ->
             return
         private = poster.for_user(event.user)
         presser = SlackPresser(private, event.target, _thread(body, event.target))
-        await buttons.on_action(event, poster, presser)
+        try:
+            await buttons.on_action(event, poster, presser)
+        except DigestbotError as exc:  # one line to the presser, never a traceback
+            _log.warning("slack press %s failed: %s", event.event_id, exc)
+            await respond(
+                text=could_not_post(exc), response_type="ephemeral", replace_original=False
+            )
 
     app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=ack_press, lazy=[run_press])

@@ -19,7 +19,7 @@ table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.25rem .5r
 .sev-high{border-left:.35rem solid #cf222e}.sev-medium{border-left:.35rem solid #bf8700}
 .sev-low{border-left:.35rem solid #1a7f37}details{margin:.75rem 0;padding:.25rem .75rem}
 summary{cursor:pointer;font-weight:600}.sha{font-family:monospace}.note{color:#57606a}
-.counts span{margin-right:1rem}.votes{font-weight:400;margin-left:.5rem;color:#57606a}
+.counts span{margin-right:1rem}
 """
 
 
@@ -111,7 +111,7 @@ def _entry(entry: EntryDoc, doc: DigestDoc, tally: Tally | None = None) -> str:
         link = f' · <a href="{escape(entry.url)}" rel="noopener noreferrer">{label}</a>'
     head = f'{escape(entry.title)} <span class="sha">{escape(entry.short_sha)}</span>{link}'
     if tally is not None:
-        head += f'<span class="votes">👍 {tally.up} · 👎 {tally.down}</span>'
+        head += f' <span class="note votes">👍 {tally.up} · 👎 {tally.down}</span>'
     return (
         f'<details open id="{escape(entry.anchor)}" class="sev-{entry.severity.value}">'
         f"<summary>{escape(entry.severity_label)} {head}</summary>{body}</details>"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.actions import ActionEvent, Presser
@@ -30,7 +30,20 @@ START_PRIVATE = (
     "then press Show diff again."
 )
 _log = logging.getLogger(__name__)
-Handler = Callable[[ActionEvent, MessageLink, DigestEntry, ChatPoster, Presser], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Press:
+    """A press being handled: the event, what the message is about, and who answers whom."""
+
+    event: ActionEvent
+    link: MessageLink
+    entry: DigestEntry
+    poster: ChatPoster  # posts in the thread
+    presser: Presser  # answers the presser
+
+
+Handler = Callable[[Press], Awaitable[None]]
 
 
 class ButtonDesk:
@@ -71,7 +84,7 @@ class ButtonDesk:
             "up": self._vote,
             "down": self._vote,
         }
-        await handlers[event.kind](event, link, entry, poster, presser)
+        await handlers[event.kind](Press(event, link, entry, poster, presser))
 
     async def _entry(self, link: MessageLink, prefix: str) -> DigestEntry | None:
         """The pressed commit with the analysis its digest shows (else the cached one)."""
@@ -86,14 +99,8 @@ class ButtonDesk:
         analyses, _ = await self._engine.analyze(commits[:1], link.language, tz=link.tz)
         return DigestEntry(commits[0], analyses[0])
 
-    async def _vote(
-        self,
-        event: ActionEvent,
-        link: MessageLink,
-        entry: DigestEntry,
-        _poster: ChatPoster,
-        presser: Presser,
-    ) -> None:
+    async def _vote(self, press: Press) -> None:
+        event, link, entry, presser = press.event, press.link, press.entry, press.presser
         sign, value = ("👍", UP) if event.kind == "up" else ("👎", DOWN)
         vote = Vote(event.target.platform, event.user, link.repo, entry.commit.sha, value)
         change = await self._votes.vote(vote, self._now())
@@ -106,14 +113,8 @@ class ButtonDesk:
         _log.info("vote %s on %s %s by %s: %s", sign, link.repo, short, event.user, change.value)
         await presser.acknowledge(said[change])
 
-    async def _explain(
-        self,
-        event: ActionEvent,
-        link: MessageLink,
-        entry: DigestEntry,
-        poster: ChatPoster,
-        presser: Presser,
-    ) -> None:
+    async def _explain(self, press: Press) -> None:
+        event, link, entry, presser = press.event, press.link, press.entry, press.presser
         target, short = event.target, entry.commit.short_sha
         key = f"explain:{target.channel}:{link.root_id}:{entry.commit.sha}"
         if not await self._seen.first_time(target.platform, key, self._now()):
@@ -125,18 +126,12 @@ class ButtonDesk:
         depth = await self._answerer.explain(context)
         text = safe_text(depth or await StoredAnswerer().answer("", context, []))
         root = MessageRef(target, link.root_id)
-        for ref in await send(poster, target, TextMessage(text), root):
+        for ref in await send(press.poster, target, TextMessage(text), root):
             await self._chat.link(ref, root, replace(link, shas=(entry.commit.sha,)))
         await self._chat.add_turn(root, "bot", text)
 
-    async def _diff(
-        self,
-        event: ActionEvent,
-        link: MessageLink,
-        entry: DigestEntry,
-        _poster: ChatPoster,
-        presser: Presser,
-    ) -> None:
+    async def _diff(self, press: Press) -> None:
+        event, link, entry, presser = press.event, press.link, press.entry, press.presser
         commit, minute = entry.commit, int(self._now().timestamp() // 60)
         line = await presser.private_line()  # before the de-duplication: a retry must work
         if line is None:

@@ -9,23 +9,27 @@ completed. The week is posted once, under a post key of its own, through the sam
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 
 from bot.cadence import covered_days
 from bot.chat import ChatPoster, WeeklySummaryMessage
-from bot.daily import DailyResult
+from bot.daily import DailyPoster, DailyResult
 from bot.days import DayWindow
 from bot.delivery import Publisher, ReportLinks, post_key
 from bot.digest import CommitFilter, DigestEngine
-from bot.errors import DeliveryError, LostClaim, SourceError
+from bot.errors import DeliveryError, LostClaim
 from bot.models import RepoDigest
 from bot.ports import CommitSource
 from bot.subscriptions import Subscription
 from bot.week_document import week_digest
 
 
-class WeeklyPoster:
-    """Builds (through the analysis cache) and publishes a subscription's week, once."""
+class WeeklyPoster(DailyPoster):
+    """Builds (through the analysis cache) and publishes a subscription's week, once.
+
+    A daily poster whose one post per repository covers the seven days up to the day before
+    `fired_on`, and whose headline counts them day by day.
+    """
 
     def __init__(
         self,
@@ -35,25 +39,8 @@ class WeeklyPoster:
         posters: Mapping[str, ChatPoster],
         links: ReportLinks,
     ) -> None:
-        self._engine = engine
-        self._publisher = publisher
-        self._sources = sources
-        self._posters = posters
+        super().__init__(engine, publisher, sources, posters)
         self._links = links
-
-    async def run(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
-        """Post the seven days before `fired_on` (in the subscription's zone) to its chat."""
-        target = subscription.target
-        poster = self._posters.get(target.platform)
-        if poster is None:
-            raise LookupError(f"{subscription.name}: {target.platform} is not configured")
-        results = []
-        for spec in subscription.repos:
-            try:
-                results.append(await self._one(subscription, spec, fired_on, poster))
-            except SourceError as exc:  # said once, in the result; the next repository goes on
-                results.append(DailyResult(spec, 0, None, exc))
-        return results
 
     async def days(self, subscription: Subscription, spec: str, fired_on: date) -> list[RepoDigest]:
         """The week's daily digests, oldest first."""
@@ -66,9 +53,9 @@ class WeeklyPoster:
         ]
 
     async def _one(
-        self, subscription: Subscription, spec: str, fired_on: date, poster: ChatPoster
+        self, subscription: Subscription, spec: str, window: DayWindow, poster: ChatPoster
     ) -> DailyResult:
-        days = await self.days(subscription, spec, fired_on)
+        days = await self.days(subscription, spec, window.day + timedelta(days=1))
         week = week_digest(days)
         if not week.entries and subscription.skip_empty:
             return DailyResult(week.repo, 0, None)

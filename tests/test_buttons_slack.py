@@ -276,3 +276,18 @@ async def test_app_home_shows_the_subscriptions_and_the_latest_digests(team: Sla
         "acme/app — 2026-11-26", "acme/app — 2026-11-25", "acme/app — 2026-11-24"
     ]  # fmt: skip
     assert "Commits today: 3" in latest[0]
+
+
+async def test_a_forged_press_is_refused_before_bolt_reads_it(team: SlackTeam) -> None:
+    await posted_day(team.rig, team.slack)
+    reply = first_reply(team.slack)
+    body = press_body(reply, "up", "U1")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    forged = await team.http.post(
+        "/slack/events", content=body, headers={**form, **signed(body, "not-the-secret")}
+    )
+    await settled()
+    assert forged.status_code == 401
+    sha = reply.buttons()[0]["value"]
+    assert await team.rig.votes.counts("acme/app", [sha]) == {}
+    assert [p for p in team.slack.posted if p.user] == []

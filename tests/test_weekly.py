@@ -142,3 +142,30 @@ async def test_a_refused_weekly_post_is_completed_by_the_clock_retries(
     assert await clock.complete(subscription, MONDAY)
     assert attempts == [MONDAY, MONDAY]
     assert len([p for p in slack.ours("CWEEK") if p.thread_ts is None]) == 1
+
+
+async def test_the_service_posts_a_weekly_subscription_as_a_week(
+    database_url: str, slack: SlackEmulator
+) -> None:
+    from bot.config import load_settings
+    from digestbot.service import open_service
+    from digestbot.wiring import open_core
+    from tests.emulators.github_api import GitHubEmulator
+
+    with GitHubEmulator() as github:
+        github.add_repo("acme/app", week_of_commits())
+        env = {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_API_URL": slack.api_url,
+            "GITHUB_API_URL": github.url,
+        }
+        core = await open_core(load_settings(env), "rules")
+        service = await open_service(core, (weekly_subscription(),))
+        try:
+            results = await service.post(weekly_subscription(), MONDAY)
+        finally:
+            await service.close()
+    assert results[0].commits == 12
+    root = next(p for p in slack.ours("CWEEK") if p.thread_ts is None)
+    assert "acme/app* — week 2026-11-16 – 2026-11-22" in root.all_text()

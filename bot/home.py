@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -14,7 +13,7 @@ from bot.document import stats_line
 from bot.ports import DigestArchive
 from bot.subscribe import describe_schedule
 from bot.subscriptions import Subscription
-from bot.team import Origin, SubscriptionStore, repo_of
+from bot.team import Origin, SubscriptionStore, shown_repo
 
 LATEST = 7  # digests shown
 
@@ -103,18 +102,3 @@ class HomeBuilder:
             setup = self._channels.from_file(s.target) if s.target.platform == platform else None
             names |= set(setup.sources) if setup else set()
         return names
-
-
-_GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-def shown_repo(spec: str) -> str:
-    """A repository as a workspace may see it: `owner/name`, a given name, or a folder's name.
-
-    A server path is never shown: everyone in the workspace can open the home tab.
-    """
-    spec = repo_of(spec)
-    name, sep, _path = spec.partition("=")
-    if sep and "/" not in name:
-        return name
-    return spec if _GITHUB_NAME.match(spec) else spec.rstrip("/").rsplit("/", 1)[-1]

@@ -37,6 +37,7 @@ from bot.team import (
     chat_name,
     destination,
     repo_of,
+    shown_repo,
 )
 
 _TEAM_WORDS = ("subscribe", "unsubscribe", "subscriptions", "settings")
@@ -113,7 +114,7 @@ class TeamDesk:
     async def listed(self, target: ChatTarget) -> list[Listed]:
         """Every subscription posting to a chat: the config file's first, then those made here."""
         files = [
-            Listed(s, repo_of(spec), "file")
+            Listed(s, shown_repo(spec), "file")
             for s in self._files
             if s.target == target
             for spec in s.repos

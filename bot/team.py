@@ -10,6 +10,7 @@ the server's disk under that relative path.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -107,3 +108,18 @@ def build_subscription(values: dict[str, object]) -> Subscription:
     except ValidationError as exc:
         said = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise CommandError(said) from None
+
+
+_GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def shown_repo(spec: str) -> str:
+    """A repository as a workspace may see it: `owner/name`, a given name, or a folder's name.
+
+    A server path is never shown: everyone in the workspace can open the home tab.
+    """
+    spec = repo_of(spec)
+    name, sep, _path = spec.partition("=")
+    if sep and "/" not in name:
+        return name
+    return spec if _GITHUB_NAME.match(spec) else spec.rstrip("/").rsplit("/", 1)[-1]

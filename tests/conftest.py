@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -65,3 +67,21 @@ def github() -> Iterator[GitHubEmulator]:
 def slack() -> Iterator[SlackEmulator]:
     with SlackEmulator() as emulator:
         yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test running the CLI in-process installs digestbot's logging: a handler on the root
+    logger and a redacting filter on every handler. Later tests must not inherit them (on
+    PostgreSQL the test password, "digestbot", would be redacted from their captured logs)."""
+    root = logging.getLogger()
+    handlers = {h: list(h.filters) for h in root.handlers}
+    level, hook = root.level, sys.excepthook
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler, filters in handlers.items():
+        handler.filters[:] = filters
+    root.setLevel(level)
+    sys.excepthook = hook

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ START_PRIVATE = (
     "I can't message you privately yet: open a chat with me (tap my name, then Start), "
     "then press Show diff again."
 )
+_SHA = re.compile(r"[0-9a-f]{7,40}")
 _log = logging.getLogger(__name__)
 
 
@@ -73,7 +75,8 @@ class ButtonDesk:
     async def on_action(self, event: ActionEvent, poster: ChatPoster, presser: Presser) -> None:
         """Do what the button says; `poster` posts in the thread, `presser` answers the presser."""
         _log.info("%s pressed %s on %s in %s", event.user, event.kind, event.sha[:12], event.target)
-        link = await self._chat.get_link(event.message)
+        # Telegram warns a bad client can send any callback data: a SHA prefix or nothing.
+        link = await self._chat.get_link(event.message) if _SHA.fullmatch(event.sha) else None
         entry = await self._entry(link, event.sha) if link else None
         if link is None or entry is None:
             await presser.acknowledge("I no longer know what this message is about.", alert=True)

@@ -221,3 +221,15 @@ async def test_votes_count_once_and_a_press_after_a_restart_works(
     assert await group.rig.votes.counts("acme/app", [sha]) == {sha: Tally(1, 1)}
     ids = [a["callback_query_id"] for a in telegram.answers]
     assert len(ids) == len(set(ids)) == 3  # each press answered, once
+
+
+async def test_a_bad_client_s_callback_data_does_nothing(
+    group: Group, telegram: TelegramEmulator
+) -> None:
+    reply = await posted(group)
+    for data in ("dg:u:zz'; drop", "dg:x:0200cccc", "other:thing"):  # the last is not ours
+        update = telegram.press(MEMBER, reply, data, next(UPDATE_IDS))
+        await group.app.process_update(Update.de_json(update, group.app.bot))
+    said = [(a.get("text"), a.get("show_alert")) for a in telegram.answers]
+    assert said == [("I no longer know what this message is about.", True), (None, False)]
+    assert await group.rig.votes.disputed("acme/app") == {}

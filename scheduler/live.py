@@ -79,9 +79,11 @@ class LiveSchedule:
     async def _pause(self) -> None:
         sleeping = asyncio.ensure_future(self._sleep(self._poll))
         woken = asyncio.ensure_future(self._wake.wait())
-        await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (sleeping, woken):
-            waiter.cancel()
+        try:
+            await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the watch is cancelled (stopping): no waiter left behind
+            for waiter in (sleeping, woken):
+                waiter.cancel()
         self._wake.clear()
 
     async def poll(self, *, starting: bool = False) -> list[asyncio.Task[bool]]:

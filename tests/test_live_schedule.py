@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -248,3 +249,5 @@ async def test_a_nudge_wakes_the_watcher_without_waiting_for_the_poll(store: Sql
         await asyncio.wait_for(polls[1].wait(), 30)  # the nudge woke it
     finally:
         watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

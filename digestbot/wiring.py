@@ -6,7 +6,6 @@ import os
 import re
 import secrets
 import socket
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,12 +28,15 @@ from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
 
+# Re-exported for the modules that import them from here (roles.py).
+from digestbot.terminal import ANALYZER_MODES as ANALYZER_MODES  # noqa: PLC0414
+from digestbot.terminal import warn as warn  # noqa: PLC0414
+
 if TYPE_CHECKING:
     from bot.llm.client import OpenAIModelClient
     from bot.llm.overview import LlmOverviewer
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-ANALYZER_MODES = ("auto", "rules", "llm")
 
 
 @dataclass
@@ -171,8 +173,3 @@ def link_signer(settings: Settings) -> LinkSigner:
         web.link_secret.get_secret_value().encode() if web.link_secret else secrets.token_bytes(32)
     )
     return LinkSigner(secret, web.public_repos, web.link_days * 86400, scope=web.link_scope)
-
-
-def warn(message: str) -> None:
-    """A line for the user on stderr."""
-    print(f"digestbot: {message}", file=sys.stderr)

@@ -22,6 +22,7 @@ from pathlib import Path
 from bot.days import DayWindow
 from bot.errors import CommandError, SourceError
 from bot.models import Commit, FileChange, pr_number_from_title
+from bot.ports import FetchProgress
 from bot.sources.git_log import LogHead, LogReader, decode, log_format
 from bot.sources.patch_limits import PatchLimits
 
@@ -172,14 +173,19 @@ class LocalGitSource:
         out = decode(await self._git("log", "-1", "--format=%ct", "--end-of-options", rev, "--"))
         return datetime.fromtimestamp(int(out.strip()), UTC) if out.strip() else None
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
         """Commits whose committer time is in [start, end) of the window, oldest first."""
         rev = await self._revision()
         if rev is None:
             return []
         start, end = int(window.start.timestamp()), int(window.end.timestamp())
         found = await self._log(f"--since=@{start - 1}", f"--until=@{end}", "--end-of-options", rev)
-        return [c for c in found if window.contains(c.committed_at)]
+        day = [c for c in found if window.contains(c.committed_at)]
+        if progress:  # one git process reads the whole day: there is no step to report before
+            progress.fetched(len(day), len(day))
+        return day
 
     async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
         """Commits on the branch that merged a pull request, or the commit with a SHA prefix."""

@@ -252,11 +252,12 @@ def reply_document(digest: RepoDigest, entries: Sequence[DigestEntry]) -> ReplyD
 
 
 def stats_line(digest: RepoDigest) -> str:
-    """`Commits today: N | 🔴 High h | …` in the digest's language."""
+    """`Commits on 2026-02-19: N | 🔴 High h | …` in the digest's language."""
     counts = digest.counts()
     return text(
         digest.language,
         "stats_line",
+        day=digest.day.isoformat(),
         total=len(digest.entries),
         **{s.value: counts[s] for s in SEVERITIES_DESC},
     )

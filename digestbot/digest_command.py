@@ -13,6 +13,7 @@ from bot.days import DayWindow, local_zone_name, parse_day, zone
 from bot.errors import OutputError, SourceError
 from bot.models import Report, Severity
 from bot.report import render_report
+from bot.subscriptions import split_repo_spec
 from digestbot.terminal import progress_line, warn
 from digestbot.wiring import Core, open_core
 
@@ -62,7 +63,8 @@ async def _build_report(
     digests = []
     for spec, source in named:
         # Labelled by what the user typed: asking GitHub for the name could wait on a limit.
-        line = progress_line(Path.cwd().name if spec == "." else spec.partition("=")[0])
+        name, _ = split_repo_spec(spec)
+        line = progress_line(name or (Path.cwd().name if spec == "." else spec))
         watched = WatchedSource(source, line) if line else source
         try:
             digests.append(await core.engine.build(watched, window, language, line))

@@ -27,6 +27,7 @@ from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
+from bot.subscriptions import split_repo_spec
 
 # Re-exported for the modules that import them from here (roles.py).
 from digestbot.terminal import ANALYZER_MODES as ANALYZER_MODES  # noqa: PLC0414
@@ -87,8 +88,16 @@ class Core:
 def make_source(
     spec: str, settings: Settings, store: SqlStore, branch: str | None = None
 ) -> CommitSource:
-    """Choose the source for a `--repo` value: an existing path wins over `owner/name`."""
+    """Choose the source for a `--repo` value: an existing path wins over `owner/name`.
+
+    `NAME=PATH` is a local repository shown and asked for under NAME.
+    """
     path = Path(spec).expanduser()
+    name, target = (None, spec) if path.exists() else split_repo_spec(spec)
+    if name is not None:
+        return LocalGitSource(
+            Path(target).expanduser(), branch, settings.budget.patch_limits, name=name
+        )
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
     token = settings.github.token.get_secret_value() if settings.github.token else None

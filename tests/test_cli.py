@@ -62,7 +62,7 @@ def test_report_goes_to_a_file(
         str(target),
     )
     assert code == 0 and out == ""
-    assert "Commits today: 1" in target.read_text(encoding="utf-8")
+    assert "Commits on 2026-03-04: 1" in target.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

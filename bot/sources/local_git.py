@@ -92,9 +92,15 @@ class LocalGitSource:
     """Commits on a branch of a repository on disk (default: the checked-out one)."""
 
     def __init__(
-        self, path: Path, branch: str | None = None, limits: PatchLimits | None = None
+        self,
+        path: Path,
+        branch: str | None = None,
+        limits: PatchLimits | None = None,
+        *,
+        name: str | None = None,
     ) -> None:
         self._path = path
+        self._name = name  # configured (`NAME=PATH`): shown and asked for instead of the remote
         self._branch = check_branch(branch)
         self._limits = limits or PatchLimits()
         self._remote: tuple[str, str] | bool | None = False
@@ -142,7 +148,9 @@ class LocalGitSource:
         return self._remote if isinstance(self._remote, tuple) else None
 
     async def repo_name(self) -> str:
-        """`owner/name` from the origin remote, else the directory's name."""
+        """The configured name, else `owner/name` from the origin remote, else the directory's."""
+        if self._name:
+            return self._name
         origin = await self._origin()
         if origin:
             return origin[1]

@@ -19,6 +19,7 @@ from digestbot.failures import (
     exit_status,
     log_unexpected,
     resource_line,
+    state_dir,
     unexpected_line,
 )
 from digestbot.terminal import ANALYZER_MODES, warn
@@ -214,7 +215,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         if core.analyzer_note:
             warn(core.analyzer_note)
         conversation = await core.conversation(args.repo or ["."], tz, args.lang)
-        await run_console(conversation, sys.stdin, sys.stdout)
+        await run_console(conversation, sys.stdin, sys.stdout, state_dir() / "history")
     finally:
         await core.close()
     return 0

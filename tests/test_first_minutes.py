@@ -1,13 +1,16 @@
-"""The first minutes with the command line: help with defaults, a fast start, progress."""
+"""The first minutes with the command line: what to run, help with defaults, a fast start,
+progress on a terminal, and an idle day that says where the commits are."""
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +22,7 @@ from digestbot.terminal import ProgressLine
 from tests.emulators.github_api import GitHubEmulator
 from tests.emulators.loopback import Fault
 from tests.factories import change, commit
+from tests.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a command imports only when it runs: each costs a noticeable part of a second.
@@ -164,3 +168,49 @@ def test_a_pipe_gets_no_progress(
 
     err = capsys.readouterr().err
     assert "fetching" not in err and "analyzing" not in err and "\r" not in err
+
+
+def test_an_idle_day_says_when_the_last_commit_was_and_how_to_see_it(
+    repo: GitRepo, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    repo.commit("feat: a", datetime(2026, 3, 4, 9, tzinfo=tokyo), {"src/a.py": "1\n"})
+    args = ["--repo", str(repo.path), "--tz", "Asia/Tokyo", "--database", database_url]
+
+    assert main(["digest", *args, "--date", "2026-03-06"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "No commits on this day." in out
+    assert (
+        f"digestbot: {repo.path.name}: no commits on 2026-03-06 (Asia/Tokyo); the last commit "
+        "was on 2026-03-04: digestbot digest --date 2026-03-04 (or --date last)"
+    ) in err
+
+
+def test_the_readme_first_screen_says_what_to_run_after_make_demo() -> None:
+    first_screen = "\n".join((ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:20])
+    for said in ("make demo", "make chat", ".venv/bin/digestbot", "source .venv/bin/activate"):
+        assert said in first_screen
+    shown = subprocess.run(
+        ["make", "-s", "-n", "-o", ".venv/.installed", "chat"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert shown.startswith(".venv/bin/digestbot chat --repo . --analyzer rules")
+
+
+def test_make_chat_is_an_offline_chat_on_this_repository(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GITHUB_"))}
+    done = subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed", "chat", f"DEMO_DB=sqlite:///{tmp_path}/d.db"],
+        cwd=ROOT,
+        input="/digest last\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert "… Working on " in done.stdout and "[1] " in done.stdout and "Commits on " in done.stdout
+    assert "Traceback" not in done.stderr

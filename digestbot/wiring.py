@@ -19,6 +19,7 @@ from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
 from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
+from bot.forge import add_github_host
 from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
@@ -150,6 +151,7 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
 
 async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     """Migrate the database and build the engine."""
+    add_github_host(settings.github.api_url)  # `#N` links to pull requests on GHE too
     choice = choose_analyzer(settings, analyzer_mode)
     await migrate_async(settings.database_url)
     store = SqlStore(create_engine(settings.database_url))

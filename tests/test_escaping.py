@@ -29,6 +29,8 @@ MARKDOWN = MarkdownIt("commonmark").enable("table")
 ALLOWED_PAGE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "a", "table", "tr",
     "th", "td", "nav", "ul", "ol", "li", "details", "summary", "strong", "em", "span",
+    # the layout, and the index's inline SVG chart (markup, not script)
+    "main", "div", "figure", "figcaption", "svg", "desc", "line", "text", "g", "rect",
 }  # fmt: skip
 
 

@@ -214,3 +214,17 @@ def test_make_chat_is_an_offline_chat_on_this_repository(tmp_path: Path) -> None
     )
     assert "… Working on " in done.stdout and "[1] " in done.stdout and "Commits on " in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_named_local_repository_is_shown_by_its_name_in_the_report(
+    repo: GitRepo, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.commit("feat: a", datetime(2026, 3, 4, 9, tzinfo=UTC), {"src/a.py": "1\n"})
+    args = ["--repo", f"tools={repo.path}", "--date", "2026-03-04", "--tz", "UTC"]
+
+    assert main(["digest", *args, "--database", database_url]) == 0
+
+    out, err = capsys.readouterr()
+    assert "\n## tools\n" in out and "1 repositories, 1 commits" in err
+    assert main(["digest", "--repo", "today=/srv/x", "--database", database_url]) == 2
+    assert "a repository cannot be named 'today'" in capsys.readouterr().err

@@ -24,8 +24,13 @@ class CommitSource(Protocol):
         """The `owner/name` (or directory name) shown in reports."""
         ...
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
-        """Commits on the branch whose committer time falls in the window, oldest first."""
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
+        """Commits on the branch whose committer time falls in the window, oldest first.
+
+        `progress`, when given, is told how the fetch goes (commits read, waits for a limit).
+        """
         ...
 
     async def latest_commit_time(self) -> datetime | None:
@@ -159,4 +164,16 @@ class Progress(Protocol):
 
     def __call__(self, done: int, total: int) -> None:
         """Report `done` of `total` commits analyzed."""
+        ...
+
+
+class FetchProgress(Protocol):
+    """Told how a source's fetch is going; the CLI draws it on a terminal."""
+
+    def fetched(self, done: int, total: int) -> None:
+        """`done` of the window's `total` commits have been read."""
+        ...
+
+    def waiting(self, seconds: float, reason: str) -> None:
+        """The source waits `seconds` before going on, for `reason` (a rate limit)."""
         ...

@@ -45,6 +45,7 @@ from adapters.web.server import server_config
 from bot.chat import ChatPoster, ChatTarget
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
+from bot.errors import ConfigError
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.inbound_store import SqlInboundLog
 from bot.subscriptions import Subscription
@@ -83,14 +84,25 @@ class Service:
 async def channel_setups(
     core: Core, subscriptions: tuple[Subscription, ...]
 ) -> dict[tuple[str, str], ChannelSetup]:
-    """What each chat follows: the repositories of every subscription posting there."""
+    """What each chat follows: the repositories of every subscription posting there.
+
+    `/digest DATE NAME` picks a repository by its name, so one chat's names must differ.
+    """
     setups: dict[tuple[str, str], ChannelSetup] = {}
+    specs: dict[tuple[str, str, str], str] = {}  # (platform, channel, name) → the spec named
     for s in subscriptions:
         named = {}
+        key = (s.target.platform, s.target.channel)
         for spec in s.repos:
             source = core.source(spec)
-            named[await source.repo_name()] = source
-        key = (s.target.platform, s.target.channel)
+            name = await source.repo_name()
+            if specs.setdefault((*key, name), spec) != spec:
+                raise ConfigError(
+                    f"{name!r} names two repositories of {key[0]} {key[1]} "
+                    f"({specs[(*key, name)]} and {spec}): give one another name, "
+                    f'e.g. {{path = "…", name = "…"}}'
+                )
+            named[name] = source
         first = setups.get(key, ChannelSetup({}, s.tz, s.language))  # its zone and language win
         setups[key] = replace(first, sources={**first.sources, **named})
     return setups

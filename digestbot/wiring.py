@@ -6,7 +6,6 @@ import os
 import re
 import secrets
 import socket
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
 from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
+from bot.forge import add_github_host
 from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
@@ -28,13 +28,17 @@ from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
+from bot.subscriptions import split_repo_spec
+
+# Re-exported for the modules that import them from here (roles.py).
+from digestbot.terminal import ANALYZER_MODES as ANALYZER_MODES  # noqa: PLC0414
+from digestbot.terminal import warn as warn  # noqa: PLC0414
 
 if TYPE_CHECKING:
     from bot.llm.client import OpenAIModelClient
     from bot.llm.overview import LlmOverviewer
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-ANALYZER_MODES = ("auto", "rules", "llm")
 
 
 def process_owner() -> str:
@@ -95,8 +99,16 @@ class Core:
 def make_source(
     spec: str, settings: Settings, store: SqlStore, branch: str | None = None
 ) -> CommitSource:
-    """Choose the source for a `--repo` value: an existing path wins over `owner/name`."""
+    """Choose the source for a `--repo` value: an existing path wins over `owner/name`.
+
+    `NAME=PATH` is a local repository shown and asked for under NAME.
+    """
     path = Path(spec).expanduser()
+    name, target = (None, spec) if path.exists() else split_repo_spec(spec)
+    if name is not None:
+        return LocalGitSource(
+            Path(target).expanduser(), branch, settings.budget.patch_limits, name=name
+        )
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
     token = settings.github.token.get_secret_value() if settings.github.token else None
@@ -150,6 +162,7 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
 
 async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     """Migrate the database and build the engine."""
+    add_github_host(settings.github.api_url)  # `#N` links to pull requests on GHE too
     choice = choose_analyzer(settings, analyzer_mode)
     await migrate_async(settings.database_url)
     store = SqlStore(create_engine(settings.database_url))
@@ -182,8 +195,3 @@ def link_signer(settings: Settings) -> LinkSigner:
         web.link_secret.get_secret_value().encode() if web.link_secret else secrets.token_bytes(32)
     )
     return LinkSigner(secret, web.public_repos, web.link_days * 86400, scope=web.link_scope)
-
-
-def warn(message: str) -> None:
-    """A line for the user on stderr."""
-    print(f"digestbot: {message}", file=sys.stderr)

@@ -22,7 +22,7 @@ from github.GithubException import (
 from bot.days import DayWindow
 from bot.errors import RateLimitedError, SourceError
 from bot.models import Commit, FileChange, FileStatus
-from bot.ports import CommitStore
+from bot.ports import CommitStore, FetchProgress
 from bot.sources.local_git import check_branch
 from bot.sources.network import network_failure
 from bot.sources.patch_limits import PatchLimits, cut_patch
@@ -89,13 +89,13 @@ class GitHubSource:
             )
         return self._client
 
-    async def _call(self, fn: Callable[[], T]) -> T:
+    async def _call(self, fn: Callable[[], T], progress: FetchProgress | None = None) -> T:
         """Run blocking PyGithub work in a thread, retrying 5xx, network errors, near resets."""
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 return await asyncio.to_thread(fn)
             except (RateLimitExceededException, GithubException) as exc:
-                await self._recover(exc, attempt)
+                await self._recover(exc, attempt, progress)
             except requests.RequestException as exc:
                 await self._reconnect(exc, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -121,7 +121,9 @@ class GitHubSource:
         )
         await self._sleep(wait)
 
-    async def _recover(self, exc: GithubException, attempt: int) -> None:
+    async def _recover(
+        self, exc: GithubException, attempt: int, progress: FetchProgress | None = None
+    ) -> None:
         last = attempt >= self._retry.attempts
         if isinstance(exc, BadCredentialsException) or exc.status == 401:
             raise SourceError("GitHub refused the token (401): check GITHUB_TOKEN") from None
@@ -135,6 +137,8 @@ class GitHubSource:
                 message = _rate_limit_message(wait, with_token=bool(self._token))
                 raise RateLimitedError(message) from None
             _log.info("github rate limit for %s: waiting %.0fs", self._full_name, wait)
+            if progress:
+                progress.waiting(wait, "GitHub rate limit")
             await self._sleep(wait)
             return
         if exc.status >= 500 and not last:
@@ -147,9 +151,11 @@ class GitHubSource:
             f"{(exc.data or {}).get('message', exc)}"
         ) from None
 
-    async def _repository(self) -> Any:
+    async def _repository(self, progress: FetchProgress | None = None) -> Any:
         if self._repo is None:
-            self._repo = await self._call(lambda: _loaded(self._github().get_repo(self._full_name)))
+            self._repo = await self._call(
+                lambda: _loaded(self._github().get_repo(self._full_name)), progress
+            )
         return self._repo
 
     async def repo_name(self) -> str:
@@ -166,9 +172,12 @@ class GitHubSource:
         head = await self._call(lambda: repo.get_commits(sha=branch)[0])
         return _aware(head.commit.committer.date)
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
         """The window's commits; only the list is asked for when the commits are stored."""
-        repo, branch = await self._repository(), await self._branch_name()
+        repo = await self._repository(progress)
+        branch = await self._branch_name()
         # PyGithub writes since/until with a literal Z and no conversion: convert first.
         since = window.start.astimezone(UTC)
         until = window.end.astimezone(UTC)
@@ -176,15 +185,22 @@ class GitHubSource:
             lambda: [
                 (c.sha, _aware(c.commit.committer.date))
                 for c in repo.get_commits(sha=branch, since=since, until=until)
-            ]
+            ],
+            progress,
         )
         shas = [sha for sha, when in listing if window.contains(when)]
         name = await self.repo_name()
         gate = asyncio.Semaphore(_FETCH_CONCURRENCY)
+        done = 0
 
         async def fetch(sha: str) -> Commit:
+            nonlocal done
             async with gate:
-                return await self._commit(repo, name, sha)
+                commit = await self._commit(repo, name, sha, progress)
+            done += 1
+            if progress:
+                progress.fetched(done, len(shas))
+            return commit
 
         commits = await asyncio.gather(*(fetch(sha) for sha in shas))
         return sorted(commits, key=lambda c: c.committed_at)
@@ -205,14 +221,17 @@ class GitHubSource:
         except SourceError:
             return []
 
-    async def _commit(self, repo: Any, name: str, sha: str) -> Commit:
+    async def _commit(
+        self, repo: Any, name: str, sha: str, progress: FetchProgress | None = None
+    ) -> Commit:
         stored = await self._store.get_commit(name, sha)
         if stored is not None:
             return stored
         commit = await self._call(
             lambda: _to_commit(
                 name, repo.get_commit(sha, commit_files_per_page=_FILES_PAGE), self._limits
-            )
+            ),
+            progress,
         )
         await self._store.put_commit(commit)
         return commit

@@ -13,6 +13,7 @@ from pathlib import Path
 from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
+from bot.builds import BuildGate, SharedBuildEngine
 from bot.config import Settings
 from bot.conversation import ChannelSetup, Conversation
 from bot.delivery import NoReportLinks, Publisher, ReportLinks
@@ -26,6 +27,7 @@ from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
+from bot.storage.build_store import SqlLeaseLocks
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
@@ -33,6 +35,8 @@ from bot.storage.sql_store import SqlStore
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 ANALYZER_MODES = ("auto", "rules", "llm")
+# Unique per process, even for two containers with the same hostname and pid.
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @dataclass
@@ -128,8 +132,14 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     choice = choose_analyzer(settings, analyzer_mode)
     await migrate_async(settings.database_url)
     store = SqlStore(create_engine(settings.database_url))
-    engine = DigestEngine(
-        choice.analyzer, store, CommitFilter(settings.filters), overviewer=choice.overviewer
+    # Builds of one (repository, day) run in one process at a time; the others reuse them.
+    gate = BuildGate(SqlLeaseLocks(store.engine), process=PROCESS_ID)
+    engine = SharedBuildEngine(
+        choice.analyzer,
+        store,
+        CommitFilter(settings.filters),
+        overviewer=choice.overviewer,
+        gate=gate,
     )
     answerer: Answerer = StoredAnswerer()
     if choice.client is not None:

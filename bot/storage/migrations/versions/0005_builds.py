@@ -1,0 +1,26 @@
+"""Leases: a (repository, day) build runs in one process at a time; shared slots and budgets.
+
+Revision ID: 0005
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "leases",
+        sa.Column("key", sa.String(400), primary_key=True),
+        sa.Column("owner", sa.String(120), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("leases")

@@ -41,3 +41,7 @@ class StorageError(DigestbotError, RuntimeError):
 
 class LostClaim(DigestbotError, RuntimeError):
     """Another process took a post over (our lease ran out); stop sending."""
+
+
+class PostBusy(DigestbotError, RuntimeError):
+    """Another process holds a post's claim; the queue retries the post job later."""

@@ -71,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("web", "serve Slack's HTTP endpoint, Telegram's webhook, health and report pages"),
         ("clock", "run the daily scheduler (plus Slack Socket Mode and Telegram polling)"),
         ("run", "web and clock in one process, for self-hosting"),
+        ("worker", "run queued build and post jobs (needs DIGESTBOT_QUEUE=postgres)"),
     ):
         role = sub.add_parser(name, help=text)
-        if name != "clock":
+        if name in ("web", "run"):
             role.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         _add_common(role)
     return parser
@@ -116,10 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.storage.database import migrate
 
             migrate(settings.database_url)
+            if settings.queue.enabled:
+                from digestbot.queue import migrate_queue
+
+                asyncio.run(migrate_queue(settings.database_url))
             return 0
         if args.command == "chat":
             return asyncio.run(_chat(args, settings))
-        if args.command in ("post", "web", "clock", "run"):
+        if args.command in ("post", "web", "clock", "run", "worker"):
             from digestbot.roles import run_role
 
             return asyncio.run(run_role(args, settings))

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -62,6 +62,8 @@ class Service:
     posters: dict[str, ChatPoster] = field(default_factory=dict)
     slack_app: AsyncApp | None = None
     telegram: TelegramApp | None = None
+    # How a firing runs: None posts in this process; with a queue, it enqueues (digestbot.queue).
+    fire: Callable[[Subscription, date], Awaitable[object]] | None = None
 
     async def post(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
         """Run one subscription now (the CLI's `post`, the scheduler's jobs), and log it."""
@@ -176,7 +178,7 @@ class Clock:
     async def start(self, now: datetime) -> None:
         """Start everything the clock owns; catch-up runs in the background."""
         service = self.service
-        self.scheduler = build_scheduler(service.subscriptions, service.post)
+        self.scheduler = build_scheduler(service.subscriptions, service.fire or service.post)
         self.scheduler.start()
         for subscription, today in catch_up(service.subscriptions, now):
             self.tasks.append(asyncio.create_task(self._catch_up(subscription, today)))
@@ -187,7 +189,7 @@ class Clock:
 
     async def _catch_up(self, subscription: Subscription, today: date) -> None:
         try:
-            await self.service.post(subscription, today)
+            await (self.service.fire or self.service.post)(subscription, today)
         except Exception:  # logged like a scheduled run's failure; the clock keeps going
             _log.exception("catch-up of %s failed", subscription.name)
 

@@ -8,12 +8,13 @@ import secrets
 import socket
 import sys
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
-from bot.builds import BuildGate, SharedBuildEngine
+from bot.builds import BuildGate, SharedBuildEngine, WaitPolicy
 from bot.config import Settings
 from bot.conversation import ChannelSetup, Conversation
 from bot.delivery import NoReportLinks, Publisher, ReportLinks
@@ -133,7 +134,8 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     await migrate_async(settings.database_url)
     store = SqlStore(create_engine(settings.database_url))
     # Builds of one (repository, day) run in one process at a time; the others reuse them.
-    gate = BuildGate(SqlLeaseLocks(store.engine), process=PROCESS_ID)
+    lease = WaitPolicy(lease=timedelta(seconds=settings.queue.lease_seconds))
+    gate = BuildGate(SqlLeaseLocks(store.engine), process=PROCESS_ID, policy=lease)
     engine = SharedBuildEngine(
         choice.analyzer,
         store,

@@ -7,9 +7,12 @@ import re
 import secrets
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
@@ -21,21 +24,23 @@ from bot.delivery import NoReportLinks, Publisher, ReportLinks
 from bot.digest import CommitFilter, DigestEngine
 from bot.errors import ConfigError, SourceError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
+from bot.limits import BudgetedGitHubSource, SharedBudget, SharedSlots, SlotLimitedModel
 from bot.llm.analyzer import LlmAnalyzer, Prompts
 from bot.llm.client import OpenAIModelClient
 from bot.llm.overview import LlmOverviewer
-from bot.ports import Analyzer, CommitSource
+from bot.ports import Analyzer, CommitSource, ModelClient
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
-from bot.storage.build_store import SqlLeaseLocks
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
+from bot.storage.fleet_store import SqlLeaseLocks, SqlTokenBuckets
 from bot.storage.sql_store import SqlStore
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 ANALYZER_MODES = ("auto", "rules", "llm")
+ModelLimit = Callable[[ModelClient], ModelClient]
 # Unique per process, even for two containers with the same hostname and pid.
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
@@ -93,6 +98,12 @@ def make_source(
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch)
     token = settings.github.token.get_secret_value() if settings.github.token else None
+    per_minute = settings.queue.github_per_minute
+    if per_minute is not None:  # one budget for every worker sharing this database
+        budget = SharedBudget(SqlTokenBuckets(store.engine), "github", per_minute)
+        return BudgetedGitHubSource(
+            spec, store, token=token, base_url=settings.github.api_url, branch=branch, budget=budget
+        )
     return GitHubSource(spec, store, token=token, base_url=settings.github.api_url, branch=branch)
 
 
@@ -104,9 +115,12 @@ class AnalyzerChoice:
     client: OpenAIModelClient | None = None
     overviewer: LlmOverviewer | None = None
     note: str | None = None
+    calls: ModelClient | None = None  # the client as the analyzers use it (perhaps limited)
 
 
-def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
+def choose_analyzer(
+    settings: Settings, mode: str, limit: ModelLimit | None = None
+) -> AnalyzerChoice:
     """The analyzer for a mode; the rules stand in (and say so) when no model is configured."""
     rules = RulesAnalyzer(settings.rules)
     if mode == "rules":
@@ -121,18 +135,33 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
             rules, note="no model configured (OPENAI_API_KEY is unset): using the offline rules"
         )
     client = OpenAIModelClient(settings.model)
+    calls = limit(client) if limit else client
     prompts = Prompts(load_prompt("triage"), load_prompt("analysis"))
     analyzer = LlmAnalyzer(
-        client, prompts, DiffBudget(settings.budget.tokens_per_commit), rules, settings.model.model
+        calls, prompts, DiffBudget(settings.budget.tokens_per_commit), rules, settings.model.model
     )
-    return AnalyzerChoice(analyzer, client, LlmOverviewer(client, load_prompt("overview")))
+    overviewer = LlmOverviewer(calls, load_prompt("overview"))
+    return AnalyzerChoice(analyzer, client, overviewer, calls=calls)
+
+
+def model_limit(settings: Settings, sql: AsyncEngine) -> ModelLimit | None:
+    """With `[queue] model_slots`, every model call holds one of the fleet's slots."""
+    slots = settings.queue.model_slots
+    if slots is None:
+        return None
+    model = settings.model
+    # Longer than a call can last (every attempt timing out), so only a dead holder's lapses.
+    lease = timedelta(seconds=model.timeout_seconds * (model.max_retries + 1) + 30)
+    shared = SharedSlots(SqlLeaseLocks(sql), "model", slots, lease=lease, process=PROCESS_ID)
+    return lambda client: SlotLimitedModel(client, shared)
 
 
 async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     """Migrate the database and build the engine."""
-    choice = choose_analyzer(settings, analyzer_mode)
+    sql = create_engine(settings.database_url)  # connects on first use, after migrating
+    choice = choose_analyzer(settings, analyzer_mode, model_limit(settings, sql))
     await migrate_async(settings.database_url)
-    store = SqlStore(create_engine(settings.database_url))
+    store = SqlStore(sql)
     # Builds of one (repository, day) run in one process at a time; the others reuse them.
     lease = WaitPolicy(lease=timedelta(seconds=settings.queue.lease_seconds))
     gate = BuildGate(SqlLeaseLocks(store.engine), process=PROCESS_ID, policy=lease)
@@ -144,9 +173,9 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
         gate=gate,
     )
     answerer: Answerer = StoredAnswerer()
-    if choice.client is not None:
+    if choice.calls is not None:
         answerer = ModelAnswerer(
-            choice.client,
+            choice.calls,
             load_prompt("followup"),
             load_prompt("explain"),
             DiffBudget(settings.budget.tokens_per_commit),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.builds import BuildGate, WaitPolicy
-from bot.storage.build_store import SqlLeaseLocks
+from bot.storage.fleet_store import SqlLeaseLocks
 from bot.storage.sql_store import SqlStore
 from digestbot.cli import main
 from tests.emulators.github_api import GitHubEmulator

@@ -22,6 +22,7 @@ from bot.config import QueueConfig
 from bot.storage.database import sync_url
 from bot.subscriptions import load_subscriptions
 from digestbot.queue import Enqueuer, migrate_queue, queue_app
+from tests.emulators.environment import emulated_env
 from tests.emulators.github_api import GitHubEmulator
 from tests.emulators.loopback import Request, Response
 from tests.emulators.openai_api import OpenAIEmulator
@@ -92,16 +93,8 @@ class Fleet:
         self.workers: list[subprocess.Popen[str]] = []
 
     def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "DIGESTBOT_QUEUE": "postgres",
-            "GITHUB_API_URL": self.github.url,
-            "OPENAI_API_KEY": self.model.key,
-            "OPENAI_BASE_URL": self.model.base_url,
-            "SLACK_BOT_TOKEN": self.slack.token,
-            "SLACK_API_URL": self.slack.api_url,
-        }
+        queue = {"PYTHONUNBUFFERED": "1", "DIGESTBOT_QUEUE": "postgres"}
+        return {**os.environ, **queue, **emulated_env(self.github, self.model, self.slack)}
 
     def start_worker(self) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "digestbot", "worker", "--config", str(self.config)]

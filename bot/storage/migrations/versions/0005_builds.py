@@ -20,7 +20,14 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(120), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "budgets",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("refreshed", sa.Float(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("budgets")
     op.drop_table("leases")

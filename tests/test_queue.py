@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine, text
 from bot.config import QueueConfig
 from bot.storage.database import sync_url
 from bot.subscriptions import load_subscriptions
+from digestbot.cli import main
 from digestbot.queue import Enqueuer, migrate_queue, queue_app
 from tests.emulators.environment import emulated_env
 from tests.emulators.github_api import GitHubEmulator
@@ -196,3 +198,32 @@ async def test_a_worker_killed_mid_job_leaves_it_to_another_that_posts_once(
     fleet.model.release.set()
     log = drain(fleet, fleet.start_worker())
     assert "goes back to the queue" in log  # the killed worker's jobs were retried
+
+
+def test_a_worker_without_a_queue_says_how_to_configure_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqlite = f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    monkeypatch.delenv("DIGESTBOT_QUEUE", raising=False)
+    assert main(["worker", "--database", sqlite]) == 2
+    assert "digestbot worker needs a queue: set DIGESTBOT_QUEUE=postgres" in capsys.readouterr().err
+    monkeypatch.setenv("DIGESTBOT_QUEUE", "postgres")
+    assert main(["migrate", "--database", sqlite]) == 2
+    assert "DIGESTBOT_QUEUE=postgres needs a PostgreSQL DATABASE_URL" in capsys.readouterr().err
+
+
+def test_migrate_creates_the_queue_tables_once_and_again_changes_nothing(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGESTBOT_QUEUE", "postgres")
+    assert main(["migrate", "--database", postgres_url]) == 0
+    assert main(["migrate", "--database", postgres_url]) == 0  # idempotent
+    engine = create_engine(sync_url(postgres_url))
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT version FROM digestbot_queue_schema")).all()
+            jobs = conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar_one()
+    finally:
+        engine.dispose()
+    assert version == [(metadata.version("procrastinate"),)]
+    assert jobs == 0

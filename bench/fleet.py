@@ -36,6 +36,7 @@ from bot.storage.database import sync_url
 from tests.conftest import _reset_postgres
 from tests.emulators.environment import emulated_env
 from tests.emulators.github_api import GitHubEmulator
+from tests.emulators.loopback import LoopbackServer
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.factories import day_of_commits
@@ -163,7 +164,9 @@ class Watched:
         return best
 
 
-class WatchedModel(OpenAIEmulator):
+class WatchedDispatch(LoopbackServer):
+    """An emulator that also counts its requests in flight."""
+
     def __init__(self) -> None:
         super().__init__()
         self.watch = Watched()
@@ -176,17 +179,12 @@ class WatchedModel(OpenAIEmulator):
             self.watch.leave()
 
 
-class WatchedGitHub(GitHubEmulator):
-    def __init__(self) -> None:
-        super().__init__()
-        self.watch = Watched()
+class WatchedModel(WatchedDispatch, OpenAIEmulator):
+    pass
 
-    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
-        self.watch.enter()
-        try:
-            super()._dispatch(handler)
-        finally:
-            self.watch.leave()
+
+class WatchedGitHub(WatchedDispatch, GitHubEmulator):
+    pass
 
 
 class Emulators:

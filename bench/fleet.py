@@ -58,6 +58,7 @@ class Run:
     clock_rss_mib: int = 0
     model_peak: int = 0
     connections: int = 0
+    cpu_seconds: float = 0.0
     github_peak_minute: int = 0
 
 
@@ -109,6 +110,14 @@ def connections(url: str) -> int:
             return int(conn.execute(text(query)).scalar_one())
     finally:
         engine.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def peak_rss_mib(pid: int) -> int:
@@ -240,6 +249,7 @@ def run(args: argparse.Namespace, workers: int, kill: bool, config: Path, logs: 
     result.seconds = time.perf_counter() - started
     result.peak_rss_mib = [max(p, peak_rss_mib(w.pid)) for p, w in zip(peaks, pool, strict=True)]
     result.clock_rss_mib = peak_rss_mib(clock.pid)
+    result.cpu_seconds = sum(cpu_seconds(p.pid) for p in [clock, *pool])
     for process in [clock, *pool]:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -264,7 +274,8 @@ def report(result: Run, subscriptions: int) -> str:
     rss = ", ".join(f"{m}" for m in result.peak_rss_mib)
     return (
         f"{label}: {subscriptions} posts complete in {result.seconds:.1f} s "
-        f"({subscriptions / result.seconds:.2f} posts/s); model calls {result.model_calls}; "
+        f"({subscriptions / result.seconds:.2f} posts/s; CPU of clock and live workers "
+        f"{result.cpu_seconds:.0f} s); model calls {result.model_calls}; "
         f"Slack messages {result.messages}; {check}; peak RSS per worker MiB [{rss}], "
         f"clock {result.clock_rss_mib}; model calls in flight at most {result.model_peak}; "
         f"GitHub requests in the busiest minute {result.github_peak_minute}; "
@@ -278,7 +289,7 @@ def main() -> None:
     )
     parser.add_argument("--subscriptions", type=int, default=200)
     parser.add_argument("--commits", type=int, default=30)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--kill", action="store_true", help="add a run that SIGKILLs one worker")
     parser.add_argument("--kill-workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=8, help="jobs at once per worker")

@@ -37,7 +37,9 @@ from digestbot.service import STOP_SECONDS, Service
 
 BUILD, POST, SWEEP = "digestbot.build", "digestbot.post", "digestbot.retry_stalled"
 # Builds first: a post then finds its digests built (or waits on their lease, not the model).
-BUILD_PRIORITY, POST_PRIORITY = 10, 0
+# The stalled-job sweep before all: behind a morning's backlog it would wait for the backlog,
+# and so would a killed worker's jobs (seen in the fleet bench).
+SWEEP_PRIORITY, BUILD_PRIORITY, POST_PRIORITY = 100, 10, 0
 # A post held by another (perhaps dead) process is retried until its 3-minute lease lapses.
 POST_RETRY = RetryStrategy(max_attempts=12, wait=5, linear_wait=5)
 BUILD_RETRY = RetryStrategy(max_attempts=5, wait=5, exponential_wait=2)
@@ -108,7 +110,8 @@ class Jobs(Protocol):
 
 def queue_app(database_url: str, config: QueueConfig, jobs: Jobs | None = None) -> App:
     """The procrastinate app with digestbot's tasks (bound to `jobs` in a worker)."""
-    app = App(connector=PsycopgConnector(conninfo=conninfo(database_url), max_size=8))
+    # Small: the fleet bench's 4 workers and a clock peaked at 89 of PostgreSQL's default 100.
+    app = App(connector=PsycopgConnector(conninfo=conninfo(database_url), max_size=4))
 
     @app.task(name=BUILD, retry=BUILD_RETRY, priority=BUILD_PRIORITY)
     async def build(subscription: str, repo: str, fired_on: str) -> None:
@@ -122,8 +125,8 @@ def queue_app(database_url: str, config: QueueConfig, jobs: Jobs | None = None) 
 
     sweep_every = max(1, min(30, int(config.stalled_seconds // 2)))
 
-    @app.periodic(cron=f"* * * * * */{sweep_every}", periodic_id="stalled")
-    @app.task(name=SWEEP, queueing_lock=SWEEP)
+    @app.periodic(cron=f"* * * * * */{sweep_every}", periodic_id="stalled", priority=SWEEP_PRIORITY)
+    @app.task(name=SWEEP, queueing_lock=SWEEP, priority=SWEEP_PRIORITY)
     async def retry_stalled(timestamp: int) -> None:
         manager = app.job_manager
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=config.stalled_seconds):

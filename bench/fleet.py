@@ -233,21 +233,7 @@ def run(args: argparse.Namespace, workers: int, kill: bool, config: Path, logs: 
     pool = [start("worker", f"worker{n}") for n in range(workers)]
     started = time.perf_counter()
     clock = start("clock", "clock")
-    peaks = [0] * workers
-    killed = False
-    deadline = started + args.timeout
-    while (
-        done := done_posts(args.database)
-    ) < args.subscriptions and time.perf_counter() < deadline:
-        peaks = [max(p, peak_rss_mib(w.pid)) for p, w in zip(peaks, pool, strict=True)]
-        result.connections = max(result.connections, connections(args.database))
-        if kill and not killed and done >= args.subscriptions // 4:
-            pool[0].send_signal(signal.SIGKILL)
-            killed = True
-            print(f"  killed worker 0 (pid {pool[0].pid}) after {done} posts", flush=True)
-        time.sleep(0.5)
-    result.seconds = time.perf_counter() - started
-    result.peak_rss_mib = [max(p, peak_rss_mib(w.pid)) for p, w in zip(peaks, pool, strict=True)]
+    watch(args, result, pool, started)
     result.clock_rss_mib = peak_rss_mib(clock.pid)
     result.cpu_seconds = sum(cpu_seconds(p.pid) for p in [clock, *pool])
     for process in [clock, *pool]:
@@ -255,15 +241,42 @@ def run(args: argparse.Namespace, workers: int, kill: bool, config: Path, logs: 
             process.send_signal(signal.SIGTERM)
     for process in [clock, *pool]:
         process.wait(timeout=60)
+    tally(args, result, emulators)
+    emulators.stop()
+    return result
+
+
+def watch(
+    args: argparse.Namespace, result: Run, pool: list[subprocess.Popen[bytes]], started: float
+) -> None:
+    """Until every post is done: sample memory and connections; kill a worker if asked."""
+    peaks = [0] * len(pool)
+    killed = False
+    deadline = started + args.timeout
+    while (done := done_posts(args.database)) < args.subscriptions:
+        if time.perf_counter() > deadline:
+            break
+        peaks = [max(p, peak_rss_mib(w.pid)) for p, w in zip(peaks, pool, strict=True)]
+        result.connections = max(result.connections, connections(args.database))
+        if result.killed and not killed and done >= args.subscriptions // 4:
+            pool[0].send_signal(signal.SIGKILL)
+            killed = True
+            print(f"  killed worker 0 (pid {pool[0].pid}) after {done} posts", flush=True)
+        time.sleep(0.5)
+    result.seconds = time.perf_counter() - started
+    result.peak_rss_mib = [max(p, peak_rss_mib(w.pid)) for p, w in zip(peaks, pool, strict=True)]
+
+
+def tally(args: argparse.Namespace, result: Run, emulators: Emulators) -> None:
+    """What the emulators saw, and the exactly-once check from Slack's record."""
     result.model_calls = len(emulators.model.calls())
     result.model_peak = emulators.model.watch.peak
     result.github_peak_minute = emulators.github.watch.busiest_minute()
     result.messages = len([p for p in emulators.slack.posted if p.user is None])
     result.problems = exactly_once(emulators.slack, args.subscriptions)
-    if done_posts(args.database) < args.subscriptions:
-        result.problems.append(f"only {done_posts(args.database)} posts complete")
-    emulators.stop()
-    return result
+    complete = done_posts(args.database)
+    if complete < args.subscriptions:
+        result.problems.append(f"only {complete} posts complete")
 
 
 def report(result: Run, subscriptions: int) -> str:
@@ -283,7 +296,7 @@ def report(result: Run, subscriptions: int) -> str:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -301,12 +314,17 @@ def main() -> None:
     parser.add_argument("--github-per-minute", type=int, help="[queue] github_per_minute")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--logs", default="/tmp/digestbot-fleet-logs")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    args = parse_args()
     print("$ " + " ".join(["bench/fleet.py", *sys.argv[1:]]))
-    print(
-        "load before: "
-        + subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
-    )
+    print(f"load before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "fleet.toml"
         write_config(config, args)
@@ -319,10 +337,7 @@ def main() -> None:
         for workers, kill in plan:
             result = run(args, workers, kill, config, logs)
             print(report(result, args.subscriptions), flush=True)
-    print(
-        "load after: "
-        + subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
-    )
+    print(f"load after: {uptime()}")
 
 
 if __name__ == "__main__":

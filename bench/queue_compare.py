@@ -4,8 +4,10 @@ For each system one worker process (concurrency 8) runs two kinds of job: `noop`
 (a PostgreSQL advisory lock and a row update, as a digest job's claim does). Latency: jobs
 enqueued one at a time into an idle queue (median and p95 of start − enqueue). Throughput:
 a burst of jobs enqueued back to back, from the first enqueue to the last job's end.
-Redis (Debian's redis-server) is started on a spare port for arq and saq; PostgreSQL is the
-machine's. Repeated `--rounds` times; medians are printed.
+Redis (Debian's redis-server) is started on a spare port; PostgreSQL is the machine's.
+Repeated `--rounds` times; medians are printed. arq pins redis-py < 6 and Celery needs >= 6.1,
+so Celery and Dramatiq run from a venv of their own (pip install celery dramatiq 'redis>=6.1'
+'psycopg[binary,pool]' procrastinate) with that venv's python running this same script.
 
     .venv/bin/python bench/queue_compare.py --rounds 3   # procrastinate arq saq celery dramatiq
 """
@@ -130,7 +132,7 @@ def one_round(
         worker.wait(timeout=30)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -143,43 +145,48 @@ def main() -> None:
     parser.add_argument("--redis", default=f"redis://127.0.0.1:{REDIS_PORT}/0")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
+
+
+def compare(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for system in args.systems:
+            rounds = [one_round(system, args, Path(tmp)) for _ in range(args.rounds)]
+            for kind in ("noop", "lock"):
+                median = [statistics.median(r[kind][i] for r in rounds) for i in range(3)]
+                burst = f"burst of {args.burst_jobs}: {median[2]:7.0f} jobs/s"
+                print(
+                    f"{system:13} {kind:4}: enqueue→start median {median[0]:7.1f} ms, "
+                    f"p95 {median[1]:7.1f} ms; {burst}",
+                    flush=True,
+                )
+
+
+def main() -> None:
+    args = parse_args()
     if args.worker:
         run_worker(args.worker, args.out, args.dsn, args.redis, concurrency=8)
         return
     os.environ["QUEUE_BENCH_REDIS"] = args.redis  # read by bench.queue_sync's brokers
     print("$ " + " ".join(["bench/queue_compare.py", *sys.argv[1:]]))
-    print(
-        "load before: "
-        + subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
-    )
+    print(f"load before: {uptime()}")
+    ping = ["redis-cli", "-p", str(REDIS_PORT), "ping"]
     redis = subprocess.Popen(
         ["redis-server", "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
     try:
-        while subprocess.run(
-            ["redis-cli", "-p", str(REDIS_PORT), "ping"], check=False, capture_output=True
-        ).returncode:
+        while subprocess.run(ping, check=False, capture_output=True).returncode:
             time.sleep(0.05)  # until Redis answers
-        with tempfile.TemporaryDirectory() as tmp:
-            for system in args.systems:
-                rounds = [one_round(system, args, Path(tmp)) for _ in range(args.rounds)]
-                for kind in ("noop", "lock"):
-                    median = [statistics.median(r[kind][i] for r in rounds) for i in range(3)]
-                    burst = f"burst of {args.burst_jobs}: {median[2]:7.0f} jobs/s"
-                    print(
-                        f"{system:13} {kind:4}: enqueue→start median {median[0]:7.1f} ms, "
-                        f"p95 {median[1]:7.1f} ms; {burst}",
-                        flush=True,
-                    )
+        compare(args)
     finally:
         redis.terminate()
         redis.wait(timeout=30)
-    print(
-        "load after: "
-        + subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
-    )
+    print(f"load after: {uptime()}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class Run:
     model_peak: int = 0
     connections: int = 0
     cpu_seconds: float = 0.0
+    emulator_cpu_seconds: float = 0.0
     github_peak_minute: int = 0
 
 
@@ -231,9 +232,11 @@ def run(args: argparse.Namespace, workers: int, kill: bool, config: Path, logs: 
         return subprocess.Popen([*base, role, "--config", str(config)], env=env, stderr=log)
 
     pool = [start("worker", f"worker{n}") for n in range(workers)]
+    emulator_cpu = time.process_time()  # this process: the three emulators
     started = time.perf_counter()
     clock = start("clock", "clock")
     watch(args, result, pool, started)
+    result.emulator_cpu_seconds = time.process_time() - emulator_cpu
     result.clock_rss_mib = peak_rss_mib(clock.pid)
     result.cpu_seconds = sum(cpu_seconds(p.pid) for p in [clock, *pool])
     for process in [clock, *pool]:
@@ -288,7 +291,8 @@ def report(result: Run, subscriptions: int) -> str:
     return (
         f"{label}: {subscriptions} posts complete in {result.seconds:.1f} s "
         f"({subscriptions / result.seconds:.2f} posts/s; CPU of clock and live workers "
-        f"{result.cpu_seconds:.0f} s); model calls {result.model_calls}; "
+        f"{result.cpu_seconds:.0f} s, of the emulators {result.emulator_cpu_seconds:.0f} s); "
+        f"model calls {result.model_calls}; "
         f"Slack messages {result.messages}; {check}; peak RSS per worker MiB [{rss}], "
         f"clock {result.clock_rss_mib}; model calls in flight at most {result.model_peak}; "
         f"GitHub requests in the busiest minute {result.github_peak_minute}; "

@@ -4,7 +4,8 @@ Each process already bounds itself (the model client's semaphore, the source's f
 with several workers those bounds multiply. These two hold across the whole fleet:
 - `SharedSlots`: N leases named `slot:NAME:i`; a call holds one while it runs. A worker that
   dies mid-call loses its slot when the lease (longer than any call can last) runs out.
-- `SharedBudget`: a token bucket row refilled at a rate; a request takes a token or waits.
+- `SharedBudget`: a rate with a burst allowance (GCRA: one row holding the theoretical arrival
+  time of the next request); a request reserves its turn in one statement and waits for it.
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ class SharedSlots:
 
 
 class TokenBucket(Protocol):
-    """A named token bucket kept where every process sees it."""
+    """A named rate budget kept where every process sees it."""
 
     async def take(self, name: str, tokens: float, rate: float, burst: float, now: float) -> float:
-        """Take `tokens` if there are enough: 0.0; else the seconds until there will be."""
+        """Reserve `tokens`: the seconds to wait before using them (0.0 within the burst)."""
         ...
 
 
@@ -94,15 +95,13 @@ class SharedBudget:
         self._clock = clock
 
     async def spend(self, tokens: float = 1.0) -> None:
-        """Wait until the fleet may make `tokens` more requests, and count them."""
-        waited = 0.0
-        while wait := await self._bucket.take(
-            self._name, tokens, self._rate, self._burst, self._clock()
-        ):
-            if not waited:
-                _log.info("budget %s spent for now: waiting %.2f s", self._name, wait)
-            waited += wait
-            await asyncio.sleep(min(wait, MAX_PAUSE * 2))
+        """Reserve the fleet's next turn for `tokens` requests, and wait for it."""
+        now = self._clock()
+        wait = await self._bucket.take(self._name, tokens, self._rate, self._burst, now)
+        if wait > 1.0:  # short waits are the budget's ordinary pacing
+            _log.info("budget %s: waiting %.1f s for this request's turn", self._name, wait)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 class SlotLimitedModel:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from bot.limits import BudgetedGitHubSource, SharedBudget, SharedSlots, SlotLimitedModel
@@ -66,10 +67,10 @@ async def test_the_budget_is_one_bucket_for_every_process(store: SqlStore) -> No
     # 60 a minute: one a second, bursts of 6; two processes, one bucket.
     assert [await buckets.take("github", 1, 1.0, 6, now=100.0) for _ in range(3)] == [0.0] * 3
     assert [await buckets.take("github", 1, 1.0, 6, now=100.0) for _ in range(3)] == [0.0] * 3
-    wait = await buckets.take("github", 1, 1.0, 6, now=100.0)
-    assert 0.9 < wait <= 1.0  # the next token comes a second later
-    assert await buckets.take("github", 1, 1.0, 6, now=101.0) == 0.0
-    assert await buckets.take("github", 1, 1.0, 6, now=99.0) > 0  # a clock behind adds nothing
+    assert await buckets.take("github", 1, 1.0, 6, now=100.0) == 1.0  # the next turn: 1 s on
+    assert await buckets.take("github", 1, 1.0, 6, now=100.0) == 2.0  # turns queue up
+    assert await buckets.take("github", 1, 1.0, 6, now=108.0) == 0.0  # the burst came back
+    assert await buckets.take("github", 1, 1.0, 6, now=99.0) > 0  # a clock behind gains nothing
 
 
 async def test_every_github_request_spends_from_the_shared_budget(
@@ -80,7 +81,7 @@ async def test_every_github_request_spends_from_the_shared_budget(
     source = BudgetedGitHubSource("acme/app", store, base_url=github.url, budget=budget)
     commits = await source.commits(DAY)
     async with store.engine.connect() as conn:
-        left = (await conn.execute(text("SELECT tokens FROM budgets"))).scalar_one()
+        next_turn = (await conn.execute(text("SELECT tat FROM budgets"))).scalar_one()
     assert len(commits) == 5
     assert len(github.requests) == 7  # the repository, the list, five commits
-    assert left == 60 - 7  # a burst of 60 (600 a minute), one token per request GitHub saw
+    assert next_turn == pytest.approx(1000.0 + 7 / 10)  # 600 a minute: 0.1 s per request seen

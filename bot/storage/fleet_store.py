@@ -22,12 +22,11 @@ class LeaseRow(Base):
 
 
 class BudgetRow(Base):
-    """A token bucket: `tokens` left when last refilled at `refreshed` (epoch seconds)."""
+    """A rate budget as GCRA keeps it: the theoretical arrival time of the next request."""
 
     __tablename__ = "budgets"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    tokens: Mapped[float] = mapped_column(Float)
-    refreshed: Mapped[float] = mapped_column(Float)
+    tat: Mapped[float] = mapped_column(Float)  # epoch seconds
 
 
 def _utc(moment: datetime) -> datetime:
@@ -85,33 +84,33 @@ class SqlLeaseLocks:
 
 
 class SqlTokenBuckets:
-    """Implements bot.limits.TokenBucket: one row per bucket, refilled and taken in one UPDATE."""
+    """Implements bot.limits.TokenBucket with GCRA: one reserving UPDATE per request.
+
+    Each request moves the bucket's theoretical arrival time on by `tokens / rate` and waits
+    until that time less the burst allowance: no polling, so hundreds of waiting requests
+    cost one statement each, not one a poll.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def take(self, name: str, tokens: float, rate: float, burst: float, now: float) -> float:
-        """Take `tokens` when the refilled level allows: 0.0; else the seconds to wait."""
-        # A clock behind the last refill (another machine's) refills nothing rather than less.
-        elapsed = case((BudgetRow.refreshed < now, now - BudgetRow.refreshed), else_=0.0)
-        refilled = BudgetRow.tokens + elapsed * rate
-        level = case((refilled > burst, burst), else_=refilled)
+        """Reserve `tokens`; the seconds to wait before using them (0.0 within the burst)."""
+        cost = tokens / rate
+        start = case((BudgetRow.tat > now, BudgetRow.tat), else_=now)
+        reserve = (
+            update(BudgetRow)
+            .where(BudgetRow.name == name)
+            .values(tat=start + cost)
+            .returning(BudgetRow.tat)
+        )
         async with self._sessions() as session:
-            taken = await session.execute(
-                update(BudgetRow)
-                .where(BudgetRow.name == name, level >= tokens)
-                .values(tokens=level - tokens, refreshed=now)
-            )
-            await session.commit()
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return 0.0
-            row = await session.get(BudgetRow, name)
-            if row is None:  # first use: the bucket starts full
-                session.add(BudgetRow(name=name, tokens=burst - tokens, refreshed=now))
-                try:
-                    await session.commit()
-                    return 0.0
-                except IntegrityError:  # another process created it first: ask again
-                    return 0.001
-            available = min(burst, row.tokens + max(0.0, now - row.refreshed) * rate)
-            return max((tokens - available) / rate, 0.001)
+            tat = (await session.execute(reserve)).scalar_one_or_none()
+            if tat is None:  # first use: a full bucket
+                tat = now + cost
+                session.add(BudgetRow(name=name, tat=tat))
+            try:
+                await session.commit()
+            except IntegrityError:  # another process created it first: reserve again
+                return await self.take(name, tokens, rate, burst, now)
+        return max(0.0, float(tat) - burst / rate - now)

@@ -23,8 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "budgets",
         sa.Column("name", sa.String(100), primary_key=True),
-        sa.Column("tokens", sa.Float(), nullable=False),
-        sa.Column("refreshed", sa.Float(), nullable=False),
+        sa.Column("tat", sa.Float(), nullable=False),
     )
 
 

@@ -170,6 +170,23 @@ class WebConfig(StrictModel):
     public_repos: tuple[str, ...] = ()
 
 
+class QueueConfig(StrictModel):
+    """The task queue for many machines (procrastinate on PostgreSQL); off by default."""
+
+    backend: str = Field(default="none", pattern="^(none|postgres)$")
+    concurrency: int = Field(default=4, ge=1, le=64)  # jobs one worker runs at once
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_seconds: float = Field(default=30.0, gt=0)  # a silent worker's jobs are retried
+    lease_seconds: float = Field(default=60.0, gt=0)  # a silent builder's lease lapses
+    model_slots: int | None = Field(default=None, ge=1)  # model calls in flight, all workers
+    github_per_minute: int | None = Field(default=None, ge=1)  # GitHub requests, all workers
+
+    @property
+    def enabled(self) -> bool:
+        """True when firings go to the queue instead of running in the clock's process."""
+        return self.backend != "none"
+
+
 class Settings(StrictModel):
     """Everything the core needs, loaded once and passed down."""
 
@@ -182,6 +199,7 @@ class Settings(StrictModel):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
 _ENV_KEYS = {
@@ -201,6 +219,7 @@ _ENV_KEYS = {
     "TELEGRAM_WEBHOOK_URL": ("telegram", "webhook_url"),
     "DIGEST_PUBLIC_URL": ("web", "public_url"),
     "DIGEST_LINK_SECRET": ("web", "link_secret"),
+    "DIGESTBOT_QUEUE": ("queue", "backend"),
 }
 
 

@@ -93,9 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("web", "serve Slack's HTTP endpoint, Telegram's webhook, health and report pages"),
         ("clock", "run the daily scheduler (plus Slack Socket Mode and Telegram polling)"),
         ("run", "web and clock in one process, for self-hosting"),
+        ("worker", "run queued build and post jobs (needs DIGESTBOT_QUEUE=postgres)"),
     ):
         role = sub.add_parser(name, help=text)
-        if name != "clock":
+        if name in ("web", "run"):
             role.add_argument(
                 "--port",
                 type=int,
@@ -187,10 +188,14 @@ def _run(args: argparse.Namespace) -> int:
         from bot.storage.database import migrate
 
         migrate(settings.database_url)
+        if settings.queue.enabled:
+            from digestbot.queue import migrate_queue
+
+            asyncio.run(migrate_queue(settings.database_url))
         return 0
     if args.command == "chat":
         return asyncio.run(_chat(args, settings))
-    if args.command in ("post", "web", "clock", "run"):
+    if args.command in ("post", "web", "clock", "run", "worker"):
         from digestbot.roles import run_role
 
         return asyncio.run(run_role(args, settings))
@@ -202,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
 def _log_level(command: str) -> int:
     # The long-running roles log every post and request; one-shot commands (`post` included:
     # it says what it did in its own lines) only problems.
-    return logging.INFO if command in ("web", "clock", "run") else logging.WARNING
+    return logging.INFO if command in ("web", "clock", "run", "worker") else logging.WARNING
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:

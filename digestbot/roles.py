@@ -1,8 +1,10 @@
-"""The long-running roles (web, clock, run) and the one-shot `post`, behind the CLI."""
+"""The long-running roles (web, clock, run, worker) and the one-shot `post`, behind the CLI."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
@@ -41,9 +43,24 @@ async def run_role(args: argparse.Namespace, settings: Settings) -> int:
             return await _post(args, service, chosen)
         finally:
             await service.close()
+    if args.command == "worker":
+        from digestbot.queue import work
+
+        return await work(service)
     port = args.port if args.command in ("web", "run") else None
-    await serve(service, port=port, clock=args.command in ("clock", "run"), now=datetime.now(UTC))
+    clock = args.command in ("clock", "run")
+    async with _queued(service, clock):
+        await serve(service, port=port, clock=clock, now=datetime.now(UTC))
     return 0
+
+
+def _queued(service: Service, clock: bool) -> AbstractAsyncContextManager[None]:
+    """With a queue configured, the clock's firings enqueue jobs for `digestbot worker`."""
+    if not (clock and service.core.settings.queue.enabled):
+        return contextlib.nullcontext()
+    from digestbot.queue import enqueue_firings
+
+    return enqueue_firings(service)
 
 
 def _chosen(args: argparse.Namespace, subscriptions: tuple[Subscription, ...]) -> Subscription:

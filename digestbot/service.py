@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -50,7 +50,7 @@ from bot.storage.chat_store import SqlChatStore
 from bot.storage.inbound_store import SqlInboundLog
 from bot.subscriptions import Subscription
 from digestbot.wiring import Core
-from scheduler.clock import DailyClock
+from scheduler.clock import DailyClock, build_scheduler, catch_up
 
 STOP_SECONDS = 25  # Heroku sends SIGKILL 30 s after SIGTERM
 _log = logging.getLogger("digestbot")
@@ -67,6 +67,8 @@ class Service:
     posters: dict[str, ChatPoster] = field(default_factory=dict)
     slack_app: AsyncApp | None = None
     telegram: TelegramApp | None = None
+    # How a firing runs: None posts in this process; with a queue, it enqueues (digestbot.queue).
+    fire: Callable[[Subscription, date], Awaitable[object]] | None = None
 
     async def post(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
         """Run one subscription now (the CLI's `post`, the scheduler's jobs), and log it."""
@@ -207,9 +209,14 @@ class Clock:
     async def start(self, now: datetime) -> None:
         """Start everything the clock owns; catch-up runs in the background, with retries."""
         service = self.service
-        self.daily = DailyClock(service.subscriptions, service.post)
-        self.daily.catch_up(now)
-        self.scheduler = self.daily.scheduler()
+        if service.fire is not None:  # a queue: each firing enqueues, workers post and retry
+            self.scheduler = build_scheduler(service.subscriptions, service.fire)
+            for subscription, today in catch_up(service.subscriptions, now):
+                await service.fire(subscription, today)
+        else:
+            self.daily = DailyClock(service.subscriptions, service.post)
+            self.daily.catch_up(now)
+            self.scheduler = self.daily.scheduler()
         self.scheduler.start()
         app_token = service.core.settings.slack.app_token
         if service.slack_app is not None and app_token is not None:

@@ -6,13 +6,18 @@ import os
 import re
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.web.links import LinkSigner, SignedReportLinks
 from bot.analyzers.rules import RulesAnalyzer
 from bot.budget import DiffBudget
+from bot.builds import BuildGate, SharedBuildEngine, WaitPolicy
 from bot.config import Settings
 from bot.conversation import ChannelSetup, Conversation
 from bot.delivery import NoReportLinks, Publisher, ReportLinks
@@ -20,13 +25,15 @@ from bot.digest import CommitFilter, DigestEngine
 from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.forge import add_github_host
-from bot.ports import Analyzer, CommitSource
+from bot.limits import BudgetedGitHubSource, SharedBudget, SharedSlots, SlotLimitedModel
+from bot.ports import Analyzer, CommitSource, ModelClient
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
+from bot.storage.fleet_store import SqlLeaseLocks, SqlTokenBuckets
 from bot.storage.sql_store import SqlStore
 from bot.subscriptions import split_repo_spec
 
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
     from bot.llm.overview import LlmOverviewer
 
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+ModelLimit = Callable[[ModelClient], ModelClient]
 
 
 def process_owner() -> str:
@@ -112,14 +120,14 @@ def make_source(
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
     token = settings.github.token.get_secret_value() if settings.github.token else None
-    return GitHubSource(
-        spec,
-        store,
-        token=token,
-        base_url=settings.github.api_url,
-        branch=branch,
-        limits=settings.budget.patch_limits,
-    )
+    base_url, limits = settings.github.api_url, settings.budget.patch_limits
+    per_minute = settings.queue.github_per_minute
+    if per_minute is not None:  # one budget for every worker sharing this database
+        budget = SharedBudget(SqlTokenBuckets(store.engine), "github", per_minute)
+        return BudgetedGitHubSource(
+            spec, store, token=token, base_url=base_url, branch=branch, limits=limits, budget=budget
+        )
+    return GitHubSource(spec, store, token=token, base_url=base_url, branch=branch, limits=limits)
 
 
 @dataclass(frozen=True)
@@ -130,9 +138,12 @@ class AnalyzerChoice:
     client: OpenAIModelClient | None = None
     overviewer: LlmOverviewer | None = None
     note: str | None = None
+    calls: ModelClient | None = None  # the client as the analyzers use it (perhaps limited)
 
 
-def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
+def choose_analyzer(
+    settings: Settings, mode: str, limit: ModelLimit | None = None
+) -> AnalyzerChoice:
     """The analyzer for a mode; the rules stand in (and say so) when no model is configured."""
     rules = RulesAnalyzer(settings.rules)
     if mode == "rules":
@@ -152,32 +163,54 @@ def choose_analyzer(settings: Settings, mode: str) -> AnalyzerChoice:
     from bot.llm.overview import LlmOverviewer
 
     client = OpenAIModelClient(settings.model)
+    calls = limit(client) if limit else client
     prompts = Prompts(load_prompt("triage"), load_prompt("analysis"))
     analyzer = LlmAnalyzer(
-        client, prompts, DiffBudget(settings.budget.tokens_per_commit), rules, settings.model.model
+        calls, prompts, DiffBudget(settings.budget.tokens_per_commit), rules, settings.model.model
     )
-    overviewer = LlmOverviewer(client, load_prompt("overview"), rules)
-    return AnalyzerChoice(analyzer, client, overviewer)
+    overviewer = LlmOverviewer(calls, load_prompt("overview"), rules)
+    return AnalyzerChoice(analyzer, client, overviewer, calls=calls)
+
+
+def model_limit(settings: Settings, sql: AsyncEngine, owner: str) -> ModelLimit | None:
+    """With `[queue] model_slots`, every model call holds one of the fleet's slots."""
+    slots = settings.queue.model_slots
+    if slots is None:
+        return None
+    model = settings.model
+    # Longer than a call can last (every attempt timing out), so only a dead holder's lapses.
+    lease = timedelta(seconds=model.timeout_seconds * (model.max_retries + 1) + 30)
+    shared = SharedSlots(SqlLeaseLocks(sql), "model", slots, lease=lease, process=owner)
+    return lambda client: SlotLimitedModel(client, shared)
 
 
 async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
     """Migrate the database and build the engine."""
     add_github_host(settings.github.api_url)  # `#N` links to pull requests on GHE too
-    choice = choose_analyzer(settings, analyzer_mode)
+    owner = process_owner()  # this process, in every lease and claim it takes
+    sql = create_engine(settings.database_url)  # connects on first use, after migrating
+    choice = choose_analyzer(settings, analyzer_mode, model_limit(settings, sql, owner))
     await migrate_async(settings.database_url)
-    store = SqlStore(create_engine(settings.database_url))
-    engine = DigestEngine(
-        choice.analyzer, store, CommitFilter(settings.filters), overviewer=choice.overviewer
+    store = SqlStore(sql)
+    # Builds of one (repository, day) run in one process at a time; the others reuse them.
+    lease = WaitPolicy(lease=timedelta(seconds=settings.queue.lease_seconds))
+    gate = BuildGate(SqlLeaseLocks(store.engine), process=owner, policy=lease)
+    engine = SharedBuildEngine(
+        choice.analyzer,
+        store,
+        CommitFilter(settings.filters),
+        overviewer=choice.overviewer,
+        gate=gate,
     )
     answerer: Answerer = StoredAnswerer()
-    if choice.client is not None:
+    if choice.calls is not None:
         answerer = ModelAnswerer(
-            choice.client,
+            choice.calls,
             load_prompt("followup"),
             load_prompt("explain"),
             DiffBudget(settings.budget.tokens_per_commit),
         )
-    core = Core(settings, store, engine, choice.note, answerer, choice.client)
+    core = Core(settings, store, engine, choice.note, answerer, choice.client, owner=owner)
     core.signer = link_signer(settings)
     if settings.web.public_url:
         core.links = SignedReportLinks(settings.web.public_url, core.signer)

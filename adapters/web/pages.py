@@ -6,7 +6,7 @@ import html
 
 from bot.document import DigestDoc, EntryDoc, Link, Section, Table, digest_document
 from bot.i18n import SEVERITY
-from bot.models import SEVERITIES_DESC, RepoDigest
+from bot.models import SEVERITIES_DESC, DigestSummary, RepoDigest
 from bot.sanitize import clean
 
 # No script anywhere: folding is <details>, so the policy can forbid every script.
@@ -115,7 +115,7 @@ def _section(section: Section, colon: str) -> str:
     return f"<p>{label}</p><{tag}>{items}</{tag}>"
 
 
-def render_index(repo: str, rows: list[tuple[RepoDigest, str]]) -> str:
+def render_index(repo: str, rows: list[tuple[DigestSummary, str]]) -> str:
     """A repository's days, newest first, with severity counts and a link to each page."""
     items = []
     for digest, url in rows:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -136,6 +138,7 @@ def create_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         engine = create_async_engine(target, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(target.database))
     else:
         engine = create_async_engine(
             target, pool_pre_ping=True, connect_args={"connect_timeout": _CONNECT_TIMEOUT}
@@ -151,6 +154,17 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def _sqlite_pragmas(database: str | None) -> Callable[[Any, Any], None]:
+    """Set up each SQLite connection: foreign keys on (a digest entry needs its commit)."""
+
+    def prepare(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return prepare
+
+
 def _alembic_config(url: str, migrations: Path) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations))
@@ -162,12 +176,12 @@ def _alembic_config(url: str, migrations: Path) -> Config:
     return config
 
 
-def migrate(url: str) -> None:
+def migrate(url: str, revision: str = "head") -> None:
     """Bring the database to the newest schema (blocking); failures a user can fix are one line."""
     try:
         # Alembic reads a directory on disk; for an installed wheel as_file hands back that path.
         with as_file(_MIGRATIONS) as migrations:
-            command.upgrade(_alembic_config(url, migrations), "head")
+            command.upgrade(_alembic_config(url, migrations), revision)
     except (AlembicCommandError, DatabaseError, InterfaceError) as exc:
         error = storage_error(exc, sync_url(url))
         if error is None:

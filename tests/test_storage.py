@@ -146,3 +146,14 @@ async def test_a_digest_whose_commits_were_not_stored_is_refused(store: SqlStore
 def test_a_summary_counts_like_its_digest() -> None:
     summary = DigestSummary("acme/app", DAY, "UTC", "en", high=2, medium=0, low=3)
     assert summary.total == 5 and list(summary.counts().values()) == [2, 0, 3]
+
+
+async def test_a_sqlite_file_runs_in_wal_mode_and_every_commit_is_synced(store: SqlStore) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    async with store.engine.connect() as connection:
+        mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+        synchronous = (await connection.execute(text("PRAGMA synchronous"))).scalar()
+        keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+    # WAL: pages are read while a digest is written; FULL: a delivery claim survives a power cut
+    assert (mode, synchronous, keys) == ("wal", 2, 1)

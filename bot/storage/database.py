@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
@@ -138,7 +137,7 @@ def create_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         engine = create_async_engine(target, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(target.database))
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(
             target, pool_pre_ping=True, connect_args={"connect_timeout": _CONNECT_TIMEOUT}
@@ -154,15 +153,19 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def _sqlite_pragmas(database: str | None) -> Callable[[Any, Any], None]:
-    """Set up each SQLite connection: foreign keys on (a digest entry needs its commit)."""
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """Set up each SQLite connection: foreign keys on (a digest entry needs its commit).
 
-    def prepare(connection: Any, _record: Any) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    return prepare
+    The migrations put a file database in WAL mode (a setting the file keeps): readers go on
+    while a digest is written, and a commit is one append to the log. synchronous stays FULL
+    (SQLite's default): every commit, a delivery claim's included, is on disk before the bot
+    posts. NORMAL would save about a third of a small transaction here, but could lose the
+    last commits in a power cut, and so post a message twice (docs/benchmarks.md, "SQLite
+    journal").
+    """
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def _alembic_config(url: str, migrations: Path) -> Config:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.chat import ChatPoster
 from bot.days import DayWindow
 from bot.delivery import ClaimState, PostOutcome, Publisher, post_key
 from bot.digest import CommitFilter, DigestEngine
+from bot.fanout import in_order
 from bot.ports import CommitSource
 from bot.subscriptions import WEEKDAYS, Subscription
 
@@ -61,13 +63,18 @@ class DailyPoster:
             raise LookupError(f"{subscription.name}: {target.platform} is not configured")
         window = DayWindow(fired_on - timedelta(days=1), subscription.tz)
         results = []
-        for spec in subscription.repos:
-            digest = await self._engine.build(
+        builds = [
+            partial(
+                self._engine.build,
                 self._sources(spec),
                 window,
                 subscription.language,
                 commit_filter=CommitFilter(subscription.filters),
             )
+            for spec in subscription.repos
+        ]
+        # Built a few at once (bot.fanout), posted one by one in the subscription's order.
+        async for digest in in_order(builds):
             if not digest.entries and subscription.skip_empty:
                 results.append(DailyResult(digest.repo, 0, None))
                 continue

@@ -9,14 +9,16 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from bot.config import FilterConfig, Settings, load_settings
 from bot.days import DayWindow, local_zone_name, parse_day, zone
 from bot.errors import DigestbotError, OutputError, SourceError
+from bot.fanout import in_order
 from bot.i18n import LANGUAGES
 from bot.models import Report, Severity
-from bot.ports import CommitSource
+from bot.ports import CommitSource, Progress
 from bot.report import render_report
 from digestbot.failures import (
     EXIT_FAILURE,
@@ -200,33 +202,63 @@ async def _build_report(
     core: Core, sources: list[CommitSource], day: date | None, tz: str, language: str
 ) -> Report:
     if day is None:
-        latest = [t for t in [await s.latest_commit_time() for s in sources] if t]
+        heads = [t async for t in in_order([s.latest_commit_time for s in sources])]
+        latest = [t for t in heads if t]
         if not latest:
             names = ", ".join([await s.repo_name() for s in sources])
             raise SourceError(f"{names} has no commits yet: there is no last day to digest")
         day = DayWindow.of(max(latest), tz).day
     window = DayWindow(day, tz)
-    digests = []
-    for source in sources:
-        bar = _Bar(await source.repo_name()) if sys.stderr.isatty() else None
-        digests.append(await core.engine.build(source, window, language, bar))
+    bar = _Bar(await _label(sources)) if sys.stderr.isatty() else None
+    # A few repositories at once (bot.fanout); the report keeps the order they were given in.
+    builds = [
+        partial(core.engine.build, source, window, language, bar.part(i) if bar else None)
+        for i, source in enumerate(sources)
+    ]
+    try:
+        digests = [digest async for digest in in_order(builds)]
+    finally:
+        if bar:
+            bar.close()
     return Report(day, language, tuple(digests))
 
 
+async def _label(sources: list[CommitSource]) -> str:
+    if len(sources) == 1:
+        return await sources[0].repo_name()
+    return f"{len(sources)} repositories"
+
+
 class _Bar:
-    """A one-line progress bar on stderr (only drawn on a terminal)."""
+    """One progress line on stderr (only drawn on a terminal) for every repository's commits."""
 
     def __init__(self, label: str) -> None:
         self._label = label
+        self._parts: dict[int, tuple[int, int]] = {}
 
-    def __call__(self, done: int, total: int) -> None:
+    def part(self, index: int) -> Progress:
+        """The progress callback of one repository."""
+
+        def update(done: int, total: int) -> None:
+            self._parts[index] = (done, total)
+            self._draw()
+
+        return update
+
+    def _draw(self) -> None:
+        done = sum(d for d, _ in self._parts.values())
+        total = sum(t for _, t in self._parts.values())
         width = 24
         filled = width * done // max(total, 1)
-        end = "\n" if done >= total else ""
-        sys.stderr.write(
-            f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}"
-        )
+        line = f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        sys.stderr.write(line)
         sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the line, if one was drawn."""
+        if self._parts:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def _check_out(out: str) -> None:

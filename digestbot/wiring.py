@@ -24,6 +24,7 @@ from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
 from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
+from bot.sources.request_gate import RequestGate
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
@@ -49,6 +50,8 @@ class Core:
     model_client: OpenAIModelClient | None = None
     links: ReportLinks = field(default_factory=NoReportLinks)
     signer: LinkSigner = field(default_factory=lambda: LinkSigner(secrets.token_bytes(32)))
+    # One GitHub request budget for every source this process makes (the token's limit).
+    github_gate: RequestGate = field(default_factory=RequestGate)
 
     async def conversation(self, specs: list[str], tz: str, language: str) -> Conversation:
         """The conversation core for one channel following some repositories (the console)."""
@@ -73,19 +76,28 @@ class Core:
 
     def source(self, spec: str, branch: str | None = None) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""
-        return make_source(spec, self.settings, self.store, branch)
+        return make_source(spec, self.settings, self.store, branch, gate=self.github_gate)
 
     async def close(self) -> None:
         """Release the database and the model's connections."""
+        self.github_gate.close()
         if self.model_client is not None:
             await self.model_client.close()
         await self.store.close()
 
 
 def make_source(
-    spec: str, settings: Settings, store: SqlStore, branch: str | None = None
+    spec: str,
+    settings: Settings,
+    store: SqlStore,
+    branch: str | None = None,
+    *,
+    gate: RequestGate | None = None,
 ) -> CommitSource:
-    """Choose the source for a `--repo` value: an existing path wins over `owner/name`."""
+    """Choose the source for a `--repo` value: an existing path wins over `owner/name`.
+
+    GitHub sources share `gate`, the process's one request budget (Core.github_gate).
+    """
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
@@ -97,6 +109,7 @@ def make_source(
         base_url=settings.github.api_url,
         branch=branch,
         limits=settings.budget.patch_limits,
+        gate=gate,
     )
 
 

@@ -22,7 +22,6 @@ from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.ports import Analyzer, CommitSource
 from bot.prompts import load_prompt
-from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
 from bot.sources.request_gate import RequestGate
 from bot.storage.chat_store import SqlChatStore
@@ -101,6 +100,9 @@ def make_source(
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
+    # Imported here: PyGithub costs ~20 MiB of memory, which a local digest never needs.
+    from bot.sources.github import GitHubSource
+
     token = settings.github.token.get_secret_value() if settings.github.token else None
     return GitHubSource(
         spec,

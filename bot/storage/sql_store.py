@@ -7,13 +7,12 @@ reference commits and analyses, reassembled by a join that never reads a patch.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,14 +20,13 @@ from bot.models import (
     AnalyzerIdentity,
     Commit,
     CommitAnalysis,
-    DigestEntry,
     DigestSummary,
     RepoDigest,
 )
 from bot.storage.codec import ANALYSIS, INFO, USAGE, decode_files, encode_files, off_loop
+from bot.storage.digest_rows import decode_entries, entries_query, entry_values
 from bot.storage.schema import AnalysisRow, CommitRow, DigestEntryRow, DigestRow
 
-_log = logging.getLogger(__name__)
 # SHAs per IN (…) list: well under SQLite's and PostgreSQL's parameter limits.
 _IN_LIST = 500
 
@@ -149,9 +147,9 @@ class SqlStore:
             row = (await session.execute(query)).scalar_one_or_none()
             if row is None:
                 return None
-            found = (await session.execute(_entries_query(row.id))).all()
+            found = (await session.execute(entries_query(row.id))).all()
         size = sum(len(r.info) + len(r.analysis or r.payload or "") for r in found)
-        entries = await off_loop(size, lambda: _decode_entries(row.id, found))
+        entries = await off_loop(size, lambda: decode_entries(row.id, found))
         return RepoDigest(
             row.repo,
             row.day,
@@ -219,7 +217,7 @@ class SqlStore:
             )
             await self._cache(session, cacheable)
             if digest.entries:
-                rows = [_entry_values(digest_id, i, e) for i, e in enumerate(digest.entries)]
+                rows = [entry_values(digest_id, i, e) for i, e in enumerate(digest.entries)]
                 await session.execute(insert(DigestEntryRow), rows)
 
 
@@ -262,54 +260,3 @@ def _analysis_values(analysis: CommitAnalysis) -> dict[str, Any]:
         "payload": ANALYSIS.dump_json(analysis).decode(),
         "created_at": datetime.now(UTC),
     }
-
-
-def _entry_values(digest_id: int, position: int, entry: DigestEntry) -> dict[str, Any]:
-    analysis = entry.analysis
-    identity = analysis.analyzer
-    # A fallback is never cached (the next run asks the model again): it is kept here.
-    inline = ANALYSIS.dump_json(analysis).decode() if analysis.fallback_reason else None
-    return {
-        "digest_id": digest_id,
-        "position": position,
-        "repo": entry.commit.repo,
-        "sha": entry.commit.sha,
-        "analyzer": identity.name,
-        "prompt_version": identity.prompt_version,
-        "model": identity.model,
-        "language": analysis.language,
-        "analysis": inline,
-    }
-
-
-def _entries_query(digest_id: int) -> Any:
-    """A digest's entries in order: commit info and analysis, never the commit's files."""
-    e, c, a = DigestEntryRow, CommitRow, AnalysisRow
-    return (
-        select(e.analysis, c.info, a.payload)
-        .select_from(e)
-        .join(c, and_(c.repo == e.repo, c.sha == e.sha))
-        .outerjoin(
-            a,
-            and_(
-                a.sha == e.sha,
-                a.analyzer == e.analyzer,
-                a.prompt_version == e.prompt_version,
-                a.model == e.model,
-                a.language == e.language,
-            ),
-        )
-        .where(e.digest_id == digest_id)
-        .order_by(e.position)
-    )
-
-
-def _decode_entries(digest_id: int, rows: Sequence[Any]) -> tuple[DigestEntry, ...]:
-    entries = []
-    for row in rows:
-        text = row.analysis or row.payload
-        if text is None:  # the cache lost it (deleted by hand): show the rest
-            _log.warning("digest %d: an entry's analysis is missing from the cache", digest_id)
-            continue
-        entries.append(DigestEntry(INFO.validate_json(row.info), ANALYSIS.validate_json(text)))
-    return tuple(entries)

@@ -31,7 +31,7 @@ from bot.days import DayWindow, parse_day
 from bot.delivery import Publisher, post_key
 from bot.digest import DigestEngine, DigestStores
 from bot.errors import CommandError, DateSpecError, SourceError
-from bot.followup import Answerer, FollowUpContext
+from bot.followup import CONTEXT_COMMITS, Answerer, FollowUpContext
 from bot.i18n import text
 from bot.models import Commit, DigestEntry, RepoDigest, order_entries
 from bot.ports import CommitSource
@@ -196,7 +196,8 @@ class Conversation:
             return
         analyses, _ = await self._engine.analyze(commits, setup.language, tz=setup.tz)
         first = commits[0]
-        entries = order_entries([DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)])
+        pairs = zip(commits, analyses, strict=True)
+        entries = order_entries([DigestEntry(c.info(), a) for c, a in pairs])
         digest = RepoDigest(
             first.repo,
             DayWindow.of(first.committed_at, setup.tz).day,
@@ -207,7 +208,8 @@ class Conversation:
         refs = await send(poster, target, EntryMessage(digest, entries))
         root = refs[0]
         await self._link(refs, root, digest, tuple(c.sha for c in commits))
-        depth = await self._answerer.explain(FollowUpContext(digest, entries, setup.language))
+        context = FollowUpContext(digest, entries, setup.language, tuple(commits))
+        depth = await self._answerer.explain(context)
         if depth:
             more = await send(poster, target, TextMessage(safe_text(depth)), root)
             await self._link(more, root, digest, tuple(c.sha for c in commits))
@@ -244,7 +246,11 @@ class Conversation:
         digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
         entries = digest.entries if digest else ()
         chosen = choose_entries(entries, link.shas, question)
-        return FollowUpContext(digest, chosen, link.language)
+        # The digest holds no patches: the diffs a follow-up reads come from the commit store.
+        read = chosen[:CONTEXT_COMMITS]
+        found = [await self._store.get_commit(e.commit.repo, e.commit.sha) for e in read]
+        commits = tuple(c for c in found if c is not None)
+        return FollowUpContext(digest, chosen, link.language, commits)
 
 
 async def _tell(poster: ChatPoster, target: ChatTarget, words: str) -> None:

@@ -20,8 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.builds import LeaseLocks
-from bot.ports import FetchProgress, ModelClient, ModelReply
-from bot.sources.github import GitHubSource
+from bot.ports import ModelClient, ModelReply
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -127,15 +126,3 @@ class SlotLimitedModel:
         """The inner client's text call, within a slot."""
         async with self._slots.hold():
             return await self._inner.text_call(system, user, max_tokens)
-
-
-class BudgetedGitHubSource(GitHubSource):
-    """A GitHub source whose every request (each `_call`) first spends from the fleet's budget."""
-
-    def __init__(self, *args: Any, budget: SharedBudget, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._budget = budget
-
-    async def _call(self, fn: Callable[[], T], progress: FetchProgress | None = None) -> T:
-        await self._budget.spend()
-        return await super()._call(fn, progress)

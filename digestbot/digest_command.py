@@ -6,12 +6,14 @@ import argparse
 import os
 import sys
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.days import DayWindow, local_zone_name, parse_day, zone
 from bot.errors import OutputError, SourceError
-from bot.models import Report, Severity
+from bot.fanout import in_order
+from bot.models import RepoDigest, Report, Severity
 from bot.report import render_report
 from bot.subscriptions import split_repo_spec
 from digestbot.terminal import progress_line, warn
@@ -54,24 +56,41 @@ async def _build_report(
 ) -> Report:
     sources = [source for _, source in named]
     if day is None:
-        latest = [t for t in [await s.latest_commit_time() for s in sources] if t]
+        heads = [t async for t in in_order([s.latest_commit_time for s in sources])]
+        latest = [t for t in heads if t]
         if not latest:
             names = ", ".join([await s.repo_name() for s in sources])
             raise SourceError(f"{names} has no commits yet: there is no last day to digest")
         day = DayWindow.of(max(latest), tz).day
     window = DayWindow(day, tz)
-    digests = []
-    for spec, source in named:
-        # Labelled by what the user typed: asking GitHub for the name could wait on a limit.
-        name, _ = split_repo_spec(spec)
-        line = progress_line(name or (Path.cwd().name if spec == "." else spec))
-        watched = WatchedSource(source, line) if line else source
-        try:
-            digests.append(await core.engine.build(watched, window, language, line))
-        finally:
-            if line:
-                line.close()
+    several = len(named) > 1
+    # A few repositories at once (bot.fanout); the report keeps the order they were given in.
+    builds = [
+        partial(_build_one, core, spec, source, window=window, language=language, several=several)
+        for spec, source in named
+    ]
+    digests = [digest async for digest in in_order(builds)]
     return Report(day, language, tuple(digests))
+
+
+async def _build_one(
+    core: Core,
+    spec: str,
+    source: CommitSource,
+    *,
+    window: DayWindow,
+    language: str,
+    several: bool,
+) -> RepoDigest:
+    # Labelled by what the user typed: asking GitHub for the name could wait on a limit.
+    name, _ = split_repo_spec(spec)
+    line = progress_line(name or (Path.cwd().name if spec == "." else spec), final_only=several)
+    watched = WatchedSource(source, line) if line else source
+    try:
+        return await core.engine.build(watched, window, language, line)
+    finally:
+        if line:
+            line.close()
 
 
 class WatchedSource:

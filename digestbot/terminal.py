@@ -25,12 +25,16 @@ class ProgressLine:
     Drawn only where a person watches (a terminal); a pipe or a log file gets nothing.
     """
 
-    def __init__(self, label: str, out: TextIO | None = None) -> None:
+    def __init__(self, label: str, out: TextIO | None = None, *, final_only: bool = False) -> None:
         self._label = label
         self._out = out or sys.stderr
         self._open = False
+        # Several repositories built at once cannot share one line: each says only when done.
+        self._final_only = final_only
 
     def _draw(self, text: str, *, final: bool = False) -> None:
+        if self._final_only and not final:
+            return
         self._out.write(f"\r\x1b[2K{self._label} {text}" + ("\n" if final else ""))
         self._out.flush()
         self._open = not final
@@ -61,6 +65,6 @@ class ProgressLine:
             self._open = False
 
 
-def progress_line(label: str) -> ProgressLine | None:
+def progress_line(label: str, *, final_only: bool = False) -> ProgressLine | None:
     """A progress line on stderr when stderr is a terminal, else None."""
-    return ProgressLine(label) if sys.stderr.isatty() else None
+    return ProgressLine(label, final_only=final_only) if sys.stderr.isatty() else None

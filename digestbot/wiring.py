@@ -25,11 +25,11 @@ from bot.digest import CommitFilter, DigestEngine
 from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.forge import add_github_host
-from bot.limits import BudgetedGitHubSource, SharedBudget, SharedSlots, SlotLimitedModel
+from bot.limits import SharedBudget, SharedSlots, SlotLimitedModel
 from bot.ports import Analyzer, CommitSource, ModelClient
 from bot.prompts import load_prompt
-from bot.sources.github import GitHubSource
 from bot.sources.local_git import LocalGitSource
+from bot.sources.request_gate import RequestGate
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.database import create_engine, migrate_async
 from bot.storage.delivery_store import SqlDeliveryLog
@@ -71,6 +71,8 @@ class Core:
     links: ReportLinks = field(default_factory=NoReportLinks)
     signer: LinkSigner = field(default_factory=lambda: LinkSigner(secrets.token_bytes(32)))
     owner: str = field(default_factory=process_owner)
+    # One GitHub request budget for every source this process makes (the token's limit).
+    github_gate: RequestGate = field(default_factory=RequestGate)
 
     async def conversation(self, specs: list[str], tz: str, language: str) -> Conversation:
         """The conversation core for one channel following some repositories (the console)."""
@@ -95,21 +97,28 @@ class Core:
 
     def source(self, spec: str, branch: str | None = None) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""
-        return make_source(spec, self.settings, self.store, branch)
+        return make_source(spec, self.settings, self.store, branch, gate=self.github_gate)
 
     async def close(self) -> None:
         """Release the database and the model's connections."""
+        self.github_gate.close()
         if self.model_client is not None:
             await self.model_client.close()
         await self.store.close()
 
 
 def make_source(
-    spec: str, settings: Settings, store: SqlStore, branch: str | None = None
+    spec: str,
+    settings: Settings,
+    store: SqlStore,
+    branch: str | None = None,
+    *,
+    gate: RequestGate | None = None,
 ) -> CommitSource:
     """Choose the source for a `--repo` value: an existing path wins over `owner/name`.
 
-    `NAME=PATH` is a local repository shown and asked for under NAME.
+    `NAME=PATH` is a local repository shown and asked for under NAME. GitHub sources share
+    `gate`, the process's one request budget (Core.github_gate).
     """
     path = Path(spec).expanduser()
     name, target = (None, spec) if path.exists() else split_repo_spec(spec)
@@ -119,15 +128,19 @@ def make_source(
         )
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
         return LocalGitSource(path, branch, settings.budget.patch_limits)
+    # Imported here: PyGithub costs ~20 MiB of memory, which a local digest never needs.
+    from bot.sources.github import GitHubSource
+
     token = settings.github.token.get_secret_value() if settings.github.token else None
-    base_url, limits = settings.github.api_url, settings.budget.patch_limits
-    per_minute = settings.queue.github_per_minute
-    if per_minute is not None:  # one budget for every worker sharing this database
-        budget = SharedBudget(SqlTokenBuckets(store.engine), "github", per_minute)
-        return BudgetedGitHubSource(
-            spec, store, token=token, base_url=base_url, branch=branch, limits=limits, budget=budget
-        )
-    return GitHubSource(spec, store, token=token, base_url=base_url, branch=branch, limits=limits)
+    return GitHubSource(
+        spec,
+        store,
+        token=token,
+        base_url=settings.github.api_url,
+        branch=branch,
+        limits=settings.budget.patch_limits,
+        gate=gate,
+    )
 
 
 @dataclass(frozen=True)
@@ -210,11 +223,28 @@ async def open_core(settings: Settings, analyzer_mode: str = "auto") -> Core:
             load_prompt("explain"),
             DiffBudget(settings.budget.tokens_per_commit),
         )
-    core = Core(settings, store, engine, choice.note, answerer, choice.client, owner=owner)
+    core = Core(
+        settings,
+        store,
+        engine,
+        choice.note,
+        answerer,
+        choice.client,
+        owner=owner,
+        github_gate=RequestGate(budget=github_budget(settings, store)),
+    )
     core.signer = link_signer(settings)
     if settings.web.public_url:
         core.links = SignedReportLinks(settings.web.public_url, core.signer)
     return core
+
+
+def github_budget(settings: Settings, store: SqlStore) -> SharedBudget | None:
+    """With `[queue] github_per_minute`, one GitHub budget for every worker of the database."""
+    per_minute = settings.queue.github_per_minute
+    if per_minute is None:
+        return None
+    return SharedBudget(SqlTokenBuckets(store.engine), "github", per_minute)
 
 
 def link_signer(settings: Settings) -> LinkSigner:

@@ -59,7 +59,9 @@ def index() -> str:
         replace(digest, day=DAY - timedelta(days=n), entries=digest.entries[n:]) for n in (1, 2, 4)
     ]
     listed = (digest, sample_digest("zh"), *earlier)
-    rows = [(d, f"/reports/{d.day.isoformat()}/acme/app?lang={d.language}") for d in listed]
+    rows = [
+        (d.summary(), f"/reports/{d.day.isoformat()}/acme/app?lang={d.language}") for d in listed
+    ]
     raw = render_index(digest.repo, rows)
     assert ">\n<" not in raw
     return raw.replace("><", ">\n<")

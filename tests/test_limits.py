@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.limits import BudgetedGitHubSource, SharedBudget, SharedSlots, SlotLimitedModel
+from bot.limits import SharedBudget, SharedSlots, SlotLimitedModel
 from bot.models import Usage
 from bot.ports import ModelReply
+from bot.sources.github import GitHubSource
+from bot.sources.request_gate import RequestGate
 from bot.storage.fleet_store import SqlLeaseLocks, SqlTokenBuckets
 from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
@@ -82,7 +84,8 @@ async def test_every_github_request_spends_from_the_shared_budget(
 ) -> None:
     github.add_repo("acme/app", day_commits(5))
     budget = SharedBudget(SqlTokenBuckets(store.engine), "github", 600, clock=lambda: 1000.0)
-    source = BudgetedGitHubSource("acme/app", store, base_url=github.url, budget=budget)
+    gate = RequestGate(budget=budget)
+    source = GitHubSource("acme/app", store, base_url=github.url, gate=gate)
     commits = await source.commits(DAY)
     async with store.engine.connect() as conn:
         next_turn = (await conn.execute(text("SELECT tat FROM budgets"))).scalar_one()

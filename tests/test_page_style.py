@@ -61,12 +61,12 @@ class _Svg(HTMLParser):
 
 def test_the_index_charts_severities_per_calendar_day() -> None:
     digest = sample_digest("en")
-    days = day_counts(week(digest))
+    days = day_counts([d.summary() for d in week(digest)])
     assert [d.day for d in days] == [digest.day - timedelta(days=n) for n in range(6, -1, -1)]
     assert [d.counts is not None for d in days] == [True, False, False, True, True, False, True]
     assert days[-1].total == len(digest.entries)  # the day digested twice counts once
 
-    page = render_index("acme/app", [(d, "/x") for d in week(digest)])
+    page = render_index("acme/app", [(d.summary(), "/x") for d in week(digest)])
     parser = _Svg()
     parser.feed(page)
     svg = next(attrs for tag, attrs in parser.tags if tag == "svg")
@@ -86,8 +86,8 @@ def test_the_index_charts_severities_per_calendar_day() -> None:
 def test_the_chart_shows_at_most_a_month_and_escapes_its_labels() -> None:
     digest = replace(sample_digest("en"), repo='acme/<img src=x onerror="alert(1)">')
     many = [replace(digest, day=digest.day - timedelta(days=n)) for n in range(60)]
-    assert len(day_counts(many)) == CHART_DAYS
-    page = render_index(digest.repo, [(d, "/x") for d in many])
+    assert len(day_counts([d.summary() for d in many])) == CHART_DAYS
+    page = render_index(digest.repo, [(d.summary(), "/x") for d in many])
     assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
     assert page.count("<g>") == CHART_DAYS
 

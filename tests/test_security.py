@@ -316,7 +316,7 @@ def outputs(digest: RepoDigest) -> dict[str, str]:
     return {
         "markdown": render_report(Report(digest.day, "en", (digest,))),
         "page": render_page(digest, "/repos/acme/evil"),
-        "index": render_index(digest.repo, [(digest, link)]),
+        "index": render_index(digest.repo, [(digest.summary(), link)]),
         "slack": "\n".join(_strings(slack)),
         "telegram": "\n".join(str(t["html"]) for t in telegram),  # type: ignore[index]
     }

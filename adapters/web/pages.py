@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from adapters.web.style import STYLE
 from bot.document import DigestDoc, EntryDoc, Link, Run, Section, Table, digest_document
 from bot.i18n import SEVERITY
-from bot.models import SEVERITIES_DESC, RepoDigest, Severity
+from bot.models import SEVERITIES_DESC, DigestSummary, RepoDigest, Severity
 from bot.sanitize import clean
 
 # No script anywhere: folding is <details>, the chart is inline SVG markup (not an image
@@ -123,7 +123,7 @@ def _section(section: Section, colon: str) -> str:
     return f"<p>{label}</p><{tag}>{items}</{tag}>"
 
 
-def render_index(repo: str, rows: list[tuple[RepoDigest, str]]) -> str:
+def render_index(repo: str, rows: list[tuple[DigestSummary, str]]) -> str:
     """A repository's days, newest first: a chart of severities per day, then a link to each."""
     items = []
     for digest, url in rows:
@@ -160,7 +160,7 @@ class DayCounts:
         )
 
 
-def day_counts(digests: Sequence[RepoDigest], days: int = CHART_DAYS) -> list[DayCounts]:
+def day_counts(digests: Sequence[DigestSummary], days: int = CHART_DAYS) -> list[DayCounts]:
     """Every calendar day of the newest `days` up to the newest digest, oldest first.
 
     A day digested in several zones or languages counts once; a day without a digest is a gap.

@@ -19,7 +19,7 @@ from adapters.web.links import (
     page_url,
 )
 from adapters.web.pages import render_index, render_page
-from bot.models import RepoDigest
+from bot.models import DigestSummary, RepoDigest
 from bot.ports import DigestArchive
 from bot.report import anchor_of
 
@@ -45,7 +45,9 @@ def _entries(digest: RepoDigest) -> list[dict[str, Any]]:
     ]
 
 
-def _summary(digest: RepoDigest, signer: LinkSigner, grant: Grant) -> dict[str, Any]:
+def _summary(
+    digest: RepoDigest | DigestSummary, signer: LinkSigner, grant: Grant
+) -> dict[str, Any]:
     return {
         "repo": digest.repo,
         "day": digest.day.isoformat(),
@@ -87,12 +89,13 @@ class ReportRoutes:
             return Response("No such digest.", status_code=404)
         return digest, grant
 
-    async def _listed(self, request: Request) -> tuple[list[RepoDigest], Grant] | Response:
+    async def _listed(self, request: Request) -> tuple[list[DigestSummary], Grant] | Response:
         repo = request.path_params["repo"]
         grant = self._signer.grant(index_resource(repo), repo, request.query_params)
         if grant is None:
             return Response(REFUSED, status_code=403, headers=_HEADERS)
-        return await self._archive.list_digests(repo), grant
+        # Summary rows only: an index never reads a digest's entries.
+        return await self._archive.list_summaries(repo), grant
 
     async def page(self, request: Request) -> Response:
         """A digest's full report as HTML; links to the index only if the request's link may."""
@@ -117,8 +120,8 @@ class ReportRoutes:
         found = await self._listed(request)
         if isinstance(found, Response):
             return found
-        digests, grant = found
-        rows = [(d, page_url(self._signer, d, grant)) for d in digests]
+        summaries, grant = found
+        rows = [(d, page_url(self._signer, d, grant)) for d in summaries]
         return HTMLResponse(render_index(request.path_params["repo"], rows), headers=_HEADERS)
 
     async def index_json(self, request: Request) -> Response:
@@ -126,5 +129,6 @@ class ReportRoutes:
         found = await self._listed(request)
         if isinstance(found, Response):
             return found
-        digests, grant = found
-        return JSONResponse([_summary(d, self._signer, grant) for d in digests], headers=_HEADERS)
+        summaries, grant = found
+        body = [_summary(d, self._signer, grant) for d in summaries]
+        return JSONResponse(body, headers=_HEADERS)

@@ -26,6 +26,7 @@ from bot.ports import CommitStore, FetchProgress
 from bot.sources.local_git import check_branch
 from bot.sources.network import network_failure
 from bot.sources.patch_limits import PatchLimits, cut_patch
+from bot.sources.request_gate import RequestGate
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class GitHubSource:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limits: PatchLimits | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
         self._full_name = full_name
         self._store = store
@@ -72,6 +74,8 @@ class GitHubSource:
         self._retry = retry or RetryPolicy()
         self._limits = limits or PatchLimits()
         self._sleep = sleep
+        # The process's one GitHub budget (digestbot.wiring); a source made alone has its own.
+        self._gate = gate or RequestGate(sleep=sleep)
         self._client: Github | None = None
         self._repo: Any = None
 
@@ -90,10 +94,10 @@ class GitHubSource:
         return self._client
 
     async def _call(self, fn: Callable[[], T], progress: FetchProgress | None = None) -> T:
-        """Run blocking PyGithub work in a thread, retrying 5xx, network errors, near resets."""
+        """Run blocking PyGithub work in the gate's threads; retry 5xx, network errors, resets."""
         for attempt in range(1, self._retry.attempts + 1):
             try:
-                return await asyncio.to_thread(fn)
+                return await self._gate.run(fn)
             except (RateLimitExceededException, GithubException) as exc:
                 await self._recover(exc, attempt, progress)
             except requests.RequestException as exc:
@@ -136,10 +140,11 @@ class GitHubSource:
             if last or wait > self._retry.max_rate_limit_wait_seconds:
                 message = _rate_limit_message(wait, with_token=bool(self._token))
                 raise RateLimitedError(message) from None
-            _log.info("github rate limit for %s: waiting %.0fs", self._full_name, wait)
+            # The token's limit: every source's requests wait (at the gate), this retry too.
+            _log.info("github rate limit for %s: all requests wait %.0fs", self._full_name, wait)
             if progress:
                 progress.waiting(wait, "GitHub rate limit")
-            await self._sleep(wait)
+            self._gate.pause(wait)
             return
         if exc.status >= 500 and not last:
             wait = self._retry.backoff_seconds * 2 ** (attempt - 1)

@@ -9,10 +9,12 @@ whole upgrade is now one transaction that first takes a database-wide lock:
   transactional too, so an interrupted upgrade leaves nothing half done.
 """
 
+from contextlib import suppress
 from typing import Any
 
 from alembic import context
 from sqlalchemy import Connection, create_engine, event, pool, text
+from sqlalchemy.exc import OperationalError
 
 from bot.storage.schema import Base
 
@@ -44,12 +46,24 @@ def _lock(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
+def use_wal(connection: Connection) -> None:
+    """Put a SQLite file in WAL mode (a setting the file keeps; see bot.storage.database)."""
+    database = connection.engine.url.database or ":memory:"
+    if connection.dialect.name != "sqlite" or database == ":memory:" or "mode=memory" in database:
+        return
+    with suppress(OperationalError):  # a read-only file stays as it is
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    connection.commit()
+
+
 sqlite = url.startswith("sqlite")
 engine = create_engine(
     url,
     poolclass=pool.NullPool,
     connect_args={"timeout": LOCK_WAIT_SECONDS} if sqlite else {},
 )
+with engine.connect() as connection:
+    use_wal(connection)  # outside the migration's transaction: SQLite refuses it inside one
 if sqlite:
     _sqlite_exclusive(engine)
 with engine.begin() as connection:

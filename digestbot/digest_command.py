@@ -16,15 +16,12 @@ from bot.fanout import in_order
 from bot.models import RepoDigest, Report, Severity
 from bot.report import render_report
 from bot.subscriptions import split_repo_spec
-from digestbot.terminal import progress_line, warn
+from digestbot.terminal import ProgressLine, progress_line, warn
 from digestbot.wiring import Core, open_core
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from bot.config import Settings
-    from bot.models import Commit
-    from bot.ports import CommitSource, FetchProgress
+    from bot.ports import CommitSource
 
 
 async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,9 +35,11 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
         if core.analyzer_note:
             warn(core.analyzer_note)
         specs = args.repo or ["."]
-        sources = [core.source(spec, args.branch) for spec in specs]
+        # Several repositories are built at once and cannot share one line: each says when done.
+        lines = [progress_line(_label(spec), final_only=len(specs) > 1) for spec in specs]
+        sources = [core.source(s, args.branch, line) for s, line in zip(specs, lines, strict=True)]
         report = await _build_report(
-            core, list(zip(specs, sources, strict=True)), day, tz, args.lang
+            core, list(zip(sources, lines, strict=True)), day, tz, args.lang
         )
         for line in await empty_day_hints(sources, report, tz):
             warn(line)
@@ -52,9 +51,13 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _build_report(
-    core: Core, named: list[tuple[str, CommitSource]], day: date | None, tz: str, language: str
+    core: Core,
+    watched: list[tuple[CommitSource, ProgressLine | None]],
+    day: date | None,
+    tz: str,
+    language: str,
 ) -> Report:
-    sources = [source for _, source in named]
+    sources = [source for source, _ in watched]
     if day is None:
         heads = [t async for t in in_order([s.latest_commit_time for s in sources])]
         latest = [t for t in heads if t]
@@ -63,60 +66,26 @@ async def _build_report(
             raise SourceError(f"{names} has no commits yet: there is no last day to digest")
         day = DayWindow.of(max(latest), tz).day
     window = DayWindow(day, tz)
-    several = len(named) > 1
     # A few repositories at once (bot.fanout); the report keeps the order they were given in.
-    builds = [
-        partial(_build_one, core, spec, source, window=window, language=language, several=several)
-        for spec, source in named
-    ]
+    builds = [partial(_build_one, core, s, line, window, language) for s, line in watched]
     digests = [digest async for digest in in_order(builds)]
     return Report(day, language, tuple(digests))
 
 
 async def _build_one(
-    core: Core,
-    spec: str,
-    source: CommitSource,
-    *,
-    window: DayWindow,
-    language: str,
-    several: bool,
+    core: Core, source: CommitSource, line: ProgressLine | None, window: DayWindow, language: str
 ) -> RepoDigest:
-    # Labelled by what the user typed: asking GitHub for the name could wait on a limit.
-    name, _ = split_repo_spec(spec)
-    line = progress_line(name or (Path.cwd().name if spec == "." else spec), final_only=several)
-    watched = WatchedSource(source, line) if line else source
     try:
-        return await core.engine.build(watched, window, language, line)
+        return await core.engine.build(source, window, language, line)
     finally:
         if line:
             line.close()
 
 
-class WatchedSource:
-    """A source whose fetch reports to a progress line (the engine asks for commits only)."""
-
-    def __init__(self, inner: CommitSource, progress: FetchProgress) -> None:
-        self._inner = inner
-        self._progress = progress
-
-    async def repo_name(self) -> str:
-        """The inner source's name."""
-        return await self._inner.repo_name()
-
-    async def commits(
-        self, window: DayWindow, progress: FetchProgress | None = None
-    ) -> list[Commit]:
-        """The inner source's commits, its progress drawn."""
-        return await self._inner.commits(window, progress or self._progress)
-
-    async def latest_commit_time(self) -> datetime | None:
-        """The inner source's latest commit time."""
-        return await self._inner.latest_commit_time()
-
-    async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
-        """The inner source's look-up."""
-        return await self._inner.find(pr_number, sha)
+def _label(spec: str) -> str:
+    # What the user typed: asking GitHub for the name could wait on a limit.
+    name, _ = split_repo_spec(spec)
+    return name or (Path.cwd().name if spec == "." else spec)
 
 
 async def empty_day_hints(sources: list[CommitSource], report: Report, tz: str) -> list[str]:

@@ -26,7 +26,7 @@ from bot.errors import ConfigError
 from bot.followup import Answerer, ModelAnswerer, StoredAnswerer
 from bot.forge import add_github_host
 from bot.limits import SharedBudget, SharedSlots, SlotLimitedModel
-from bot.ports import Analyzer, CommitSource, ModelClient
+from bot.ports import Analyzer, CommitSource, FetchProgress, ModelClient
 from bot.prompts import load_prompt
 from bot.sources.local_git import LocalGitSource
 from bot.sources.request_gate import RequestGate
@@ -95,9 +95,13 @@ class Core:
         log = SqlDeliveryLog(self.store.engine)
         return Publisher(log, chat, owner=self.owner, links=self.links)
 
-    def source(self, spec: str, branch: str | None = None) -> CommitSource:
+    def source(
+        self, spec: str, branch: str | None = None, progress: FetchProgress | None = None
+    ) -> CommitSource:
         """A local repository for a path, GitHub for `owner/name`."""
-        return make_source(spec, self.settings, self.store, branch, gate=self.github_gate)
+        return make_source(
+            spec, self.settings, self.store, branch, gate=self.github_gate, progress=progress
+        )
 
     async def close(self) -> None:
         """Release the database and the model's connections."""
@@ -114,20 +118,23 @@ def make_source(
     branch: str | None = None,
     *,
     gate: RequestGate | None = None,
+    progress: FetchProgress | None = None,
 ) -> CommitSource:
     """Choose the source for a `--repo` value: an existing path wins over `owner/name`.
 
     `NAME=PATH` is a local repository shown and asked for under NAME. GitHub sources share
-    `gate`, the process's one request budget (Core.github_gate).
+    `gate`, the process's one request budget (Core.github_gate); `progress` hears every fetch
+    step and wait.
     """
     path = Path(spec).expanduser()
+    limits = settings.budget.patch_limits
     name, target = (None, spec) if path.exists() else split_repo_spec(spec)
     if name is not None:
         return LocalGitSource(
-            Path(target).expanduser(), branch, settings.budget.patch_limits, name=name
+            Path(target).expanduser(), branch, limits, name=name, progress=progress
         )
     if path.exists() or spec.startswith((".", "/", "~")) or not _GITHUB_NAME.match(spec):
-        return LocalGitSource(path, branch, settings.budget.patch_limits)
+        return LocalGitSource(path, branch, limits, progress=progress)
     # Imported here: PyGithub costs ~20 MiB of memory, which a local digest never needs.
     from bot.sources.github import GitHubSource
 
@@ -138,8 +145,9 @@ def make_source(
         token=token,
         base_url=settings.github.api_url,
         branch=branch,
-        limits=settings.budget.patch_limits,
+        limits=limits,
         gate=gate,
+        progress=progress,
     )
 
 

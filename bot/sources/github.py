@@ -65,6 +65,7 @@ class GitHubSource:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limits: PatchLimits | None = None,
         gate: RequestGate | None = None,
+        progress: FetchProgress | None = None,
     ) -> None:
         self._full_name = full_name
         self._store = store
@@ -78,6 +79,8 @@ class GitHubSource:
         self._gate = gate or RequestGate(sleep=sleep)
         self._client: Github | None = None
         self._repo: Any = None
+        # Told of every fetch step and wait (the repository's look-up included) by default.
+        self._progress = progress
 
     def _github(self) -> Github:
         if self._client is None:
@@ -95,6 +98,7 @@ class GitHubSource:
 
     async def _call(self, fn: Callable[[], T], progress: FetchProgress | None = None) -> T:
         """Run blocking PyGithub work in the gate's threads; retry 5xx, network errors, resets."""
+        progress = progress or self._progress
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 return await self._gate.run(fn)
@@ -181,6 +185,7 @@ class GitHubSource:
         self, window: DayWindow, progress: FetchProgress | None = None
     ) -> list[Commit]:
         """The window's commits; only the list is asked for when the commits are stored."""
+        progress = progress or self._progress
         repo = await self._repository(progress)
         branch = await self._branch_name()
         # PyGithub writes since/until with a literal Z and no conversion: convert first.

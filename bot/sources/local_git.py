@@ -98,9 +98,11 @@ class LocalGitSource:
         limits: PatchLimits | None = None,
         *,
         name: str | None = None,
+        progress: FetchProgress | None = None,
     ) -> None:
         self._path = path
         self._name = name  # configured (`NAME=PATH`): shown and asked for instead of the remote
+        self._progress = progress  # told how the fetch goes when a call does not say otherwise
         self._branch = check_branch(branch)
         self._limits = limits or PatchLimits()
         self._remote: tuple[str, str] | bool | None = False
@@ -191,6 +193,7 @@ class LocalGitSource:
         start, end = int(window.start.timestamp()), int(window.end.timestamp())
         found = await self._log(f"--since=@{start - 1}", f"--until=@{end}", "--end-of-options", rev)
         day = [c for c in found if window.contains(c.committed_at)]
+        progress = progress or self._progress
         if progress:  # one git process reads the whole day: there is no step to report before
             progress.fetched(len(day), len(day))
         return day

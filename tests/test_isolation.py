@@ -9,7 +9,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -361,3 +361,77 @@ async def test_polling_failures_degrade_telegram_until_they_stop() -> None:
     now[0] += 120  # PTB retries at least every 30 s: two quiet minutes mean it is through
     assert down == "polling fails: Telegram failed: Bad Gateway (502)"
     assert await start.check() is None
+
+
+async def test_socket_mode_starts_in_the_background_and_shows_a_lost_connection(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    from aiohttp import web
+
+    from adapters.pacing import Pacer
+    from tests.test_slack import CHANNEL, command_body
+
+    opened: list[web.WebSocketResponse] = []
+
+    async def link(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(timeout=0.5)  # the close handshake, when dropped
+        opened.append(socket)
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        payload = dict(parse_qsl(command_body("2026-02-19", trigger="T-7")))
+        envelope = {"envelope_id": "env-7", "type": "slash_commands", "payload": payload}
+        await socket.send_json(envelope | {"accepts_response_payload": True})
+        async for _message in socket:
+            pass
+        return socket
+
+    server = web.Application()
+    server.router.add_get("/link", link)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    slack.socket_url = f"ws://127.0.0.1:{port}/link"
+    client = slack_client(slack.token, slack.api_url)
+    app = build_app(
+        conversation(store, hostile_day(6)), client, "sign", Pacer([]), SqlInboundLog(store.engine)
+    )
+    start = SlackStart(client, app, slack.app_token)
+    platform = PlatformRunner("slack", start, check=start.check, policy=FAST)
+    platform.launch()
+    try:
+        await until(lambda: platform.status.state == "ok")
+        await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)  # a command came over it
+        await opened[0].close()  # Slack drops the connection (the SDK reconnects by itself)
+        await runner.cleanup()
+        await until(lambda: platform.status.state == "degraded")
+    finally:
+        await platform.stop()
+        await start.close()
+    assert platform.status.reason == "the Socket Mode connection is down; the SDK is reconnecting"
+    assert slack.calls("apps.connections.open") >= 1
+
+
+async def test_a_refused_app_token_is_named_and_not_retried_soon(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    client = slack_client(slack.token, slack.api_url)
+    app = build_app(
+        conversation(store, hostile_day(1)),
+        client,
+        "sign",
+        slack_pacer(),
+        SqlInboundLog(store.engine),
+    )
+    sleeps = Sleeps(hold_after=1)
+    platform = PlatformRunner(
+        "slack", SlackStart(client, app, "xapp-wrong"), policy=FAST, sleep=sleeps
+    )
+    platform.launch()
+    await until(lambda: bool(sleeps.waits))
+    await platform.stop()
+    assert platform.status.reason == (
+        "Slack refused SLACK_APP_TOKEN (invalid_auth): check it, or reinstall the app and update it"
+    )
+    assert sleeps.waits == [FAST.refused] and slack.calls("apps.connections.open") == 1

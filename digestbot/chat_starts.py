@@ -33,6 +33,7 @@ from telegram.error import (
 from adapters.slack.app import socket_mode
 from adapters.slack.errors import refused, unreachable
 from adapters.telegram.app import TelegramApp, start
+from bot.config import TelegramConfig
 from bot.errors import ChatError
 
 # Slack's error codes that no retry fixes: the token is wrong, revoked or lacks a scope.
@@ -188,6 +189,19 @@ class TelegramStart:
         self._secret = secret
         self._clock = clock
         self._failed: tuple[float, str] | None = None
+
+    @classmethod
+    def for_role(
+        cls, application: TelegramApp, config: TelegramConfig, *, web: bool, clock: bool
+    ) -> TelegramStart:
+        """The clock polls unless a webhook is configured; then the web process sets it."""
+        secret = config.webhook_secret.get_secret_value() if config.webhook_secret else None
+        return cls(
+            application,
+            polling=clock and not config.webhook_url,
+            webhook_url=config.webhook_url if web else None,
+            secret=secret,
+        )
 
     async def __call__(self) -> None:
         """One start attempt (each step is skipped once done)."""

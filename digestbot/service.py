@@ -94,7 +94,8 @@ class Service:
                 "slack", slack, check=check, policy=policy, redact=redact
             )
         if self.telegram is not None:
-            telegram = _telegram_start(self, self.telegram, web=web, clock=clock)
+            config = settings.telegram
+            telegram = TelegramStart.for_role(self.telegram, config, web=web, clock=clock)
             check = telegram.check if telegram.polling else None
             self.platforms["telegram"] = PlatformRunner(
                 "telegram", telegram, check=check, policy=policy, redact=redact
@@ -111,20 +112,6 @@ class Service:
         if self.telegram is not None:
             await stop_telegram(self.telegram)
         await self.core.close()
-
-
-def _telegram_start(
-    service: Service, application: TelegramApp, *, web: bool, clock: bool
-) -> TelegramStart:
-    """The clock polls unless a webhook is configured; then the web process sets the webhook."""
-    config = service.core.settings.telegram
-    secret = config.webhook_secret.get_secret_value() if config.webhook_secret else None
-    return TelegramStart(
-        application,
-        polling=clock and not config.webhook_url,
-        webhook_url=config.webhook_url if web else None,
-        secret=secret,
-    )
 
 
 async def channel_setups(

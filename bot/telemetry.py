@@ -235,9 +235,11 @@ class Fallback(Event):
 
 @dataclass(frozen=True)
 class BreakerOpened(Event):
-    """The model kept failing to connect or answer: calls stop for the cool-down."""
+    """The model kept failing to connect or answer: calls stop for the cool-down.
 
-    LEVEL: ClassVar[int] = logging.WARNING
+    INFO: a `digest` run says it in its closing line; the roles log every event at INFO.
+    """
+
     model: str
     reason: str
 

@@ -7,6 +7,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -22,6 +23,7 @@ from bot.errors import ChatError
 from bot.storage.inbound_store import SqlInboundLog
 from bot.storage.sql_store import SqlStore
 from bot.subscriptions import load_subscriptions
+from bot.telemetry import CommandAnswered, Event, install
 from digestbot.chat_starts import SlackStart, TelegramStart
 from digestbot.cli import main
 from digestbot.platforms import PlatformRunner, StartPolicy
@@ -363,6 +365,16 @@ async def test_polling_failures_degrade_telegram_until_they_stop() -> None:
     assert await start.check() is None
 
 
+@dataclass
+class Listener:
+    """A telemetry sink that keeps every event (to wait on one)."""
+
+    events: list[Event]
+
+    def record(self, event: Event) -> None:
+        self.events.append(event)
+
+
 async def test_socket_mode_starts_in_the_background_and_shows_a_lost_connection(
     store: SqlStore, slack: SlackEmulator
 ) -> None:
@@ -400,13 +412,18 @@ async def test_socket_mode_starts_in_the_background_and_shows_a_lost_connection(
     start = SlackStart(client, app, slack.app_token)
     platform = PlatformRunner("slack", start, check=start.check, policy=FAST)
     platform.launch()
+    events: list[Event] = []
+    stop_listening = install(Listener(events))
     try:
         await until(lambda: platform.status.state == "ok")
-        await until(lambda: len(slack.channel_messages(CHANNEL)) >= 2)  # a command came over it
+        # A command came over the socket, and its work (run by Bolt after the ack) is done.
+        await until(lambda: any(isinstance(e, CommandAnswered) for e in events))
+        assert len(slack.channel_messages(CHANNEL)) >= 2
         await opened[0].close()  # Slack drops the connection (the SDK reconnects by itself)
         await runner.cleanup()
         await until(lambda: platform.status.state == "degraded")
     finally:
+        stop_listening()
         await platform.stop()
         await start.close()
     assert platform.status.reason == "the Socket Mode connection is down; the SDK is reconnecting"

@@ -381,6 +381,7 @@ async def test_socket_mode_starts_in_the_background_and_shows_a_lost_connection(
     from aiohttp import web
 
     from adapters.pacing import Pacer
+    from tests.socket_link import serve_link
     from tests.test_slack import CHANNEL, command_body
 
     opened: list[web.WebSocketResponse] = []
@@ -397,14 +398,7 @@ async def test_socket_mode_starts_in_the_background_and_shows_a_lost_connection(
             pass
         return socket
 
-    server = web.Application()
-    server.router.add_get("/link", link)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    slack.socket_url = f"ws://127.0.0.1:{port}/link"
+    runner = await serve_link(slack, link)
     client = slack_client(slack.token, slack.api_url)
     app = build_app(
         conversation(store, hostile_day(6)), client, "sign", Pacer([]), SqlInboundLog(store.engine)

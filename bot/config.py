@@ -163,6 +163,7 @@ class WebConfig(StrictModel):
 
     public_url: str | None = None
     link_secret: SecretStr | None = None  # DIGEST_LINK_SECRET only, at least 32 bytes
+    metrics_token: SecretStr | None = None  # METRICS_TOKEN only: the bearer token of /metrics
     link_days: int = Field(default=30, ge=1, le=3650)
     # What a chat post's link opens: its page only, or also the repository's index of days.
     link_scope: Literal["page", "repo"] = "page"
@@ -220,6 +221,7 @@ _ENV_KEYS = {
     "DIGEST_PUBLIC_URL": ("web", "public_url"),
     "DIGEST_LINK_SECRET": ("web", "link_secret"),
     "DIGESTBOT_QUEUE": ("queue", "backend"),
+    "METRICS_TOKEN": ("web", "metrics_token"),
 }
 
 
@@ -233,6 +235,7 @@ _SECRET_VARS = (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_WEBHOOK_SECRET",
     "DIGEST_LINK_SECRET",
+    "METRICS_TOKEN",
 )
 MIN_LINK_SECRET_BYTES = 32
 

@@ -34,6 +34,7 @@ from bot.errors import CommandError, DateSpecError, SourceError
 from bot.followup import CONTEXT_COMMITS, Answerer, FollowUpContext
 from bot.i18n import text
 from bot.models import Commit, DigestEntry, RepoDigest, order_entries
+from bot.observed import observed_command, observed_follow_up
 from bot.ports import CommitSource
 from bot.sanitize import safe_text
 
@@ -85,6 +86,7 @@ class Conversation:
         self._publisher = publisher
         self._now = now
 
+    @observed_command
     async def on_command(self, event: CommandEvent, poster: ChatPoster) -> None:
         """Run one `/digest …` command; errors and help go to the sender only, in its language."""
         lang = self._channels(event.target).language
@@ -223,6 +225,7 @@ class Conversation:
             found.extend(await source.find(pr_number=command.pr_number, sha=command.sha))
         return found
 
+    @observed_follow_up
     async def on_thread_reply(self, event: ThreadReplyEvent, poster: ChatPoster) -> bool:
         """Answer a follow-up in one of our threads; False when the thread is not ours."""
         anchor = event.reply_to or event.thread_root

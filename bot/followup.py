@@ -13,6 +13,7 @@ from bot.i18n import LANGUAGE_NAMES
 from bot.models import Commit, DigestEntry, RepoDigest
 from bot.ports import ModelClient
 from bot.prompts import Prompt, untrusted
+from bot.telemetry import Fallback, emit
 
 _log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class ModelAnswerer:
                 _log.info("follow-up answer cut at %d tokens: asking for a shorter one", room)
                 reply = await self._client.text_call(system, user + _SHORTER, room)
         except ModelError as exc:
-            _log.info("follow-up: model failed (%s)", _code(exc))
+            emit(Fallback("follow-up", _code(exc)), _log)
             return None
         text = reply.content.strip()
         if text and reply.finish_reason == "length":

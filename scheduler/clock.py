@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import log_messages as say
 from bot.daily import DailyResult, DayStatus, describe, slot_date, slot_passed_today, status_of
 from bot.errors import ConfigError
 from bot.subscriptions import Subscription
+from bot.telemetry import Retry, emit
 
 # A restart or a long post must not lose a day: a late run within this grace still happens,
 # and a failing post is retried for as long.
@@ -142,22 +144,16 @@ class DailyClock:
             status, line = await self._attempt(subscription, fired_on)
             if status.complete:
                 if attempt > 1:
-                    _log.info("daily %s for %s complete after %d attempts", *ids, attempt)
+                    _log.info(say.day_complete(*ids, attempt), extra=_fields(ids, attempt))
                 return True
             wait = self._wait(status, attempt)
             if not status.retry_helps or self._now() + timedelta(seconds=wait) > deadline:
                 why = "no retry can help" if not status.retry_helps else "the grace ran out"
-                _log.error(
-                    "daily %s for %s gave up after %d attempts (%s): %s", *ids, attempt, why, line
-                )
+                text = say.day_given_up(*ids, attempt, why, line)
+                _log.error(text, extra=_fields(ids, attempt))
                 return False
-            _log.info(
-                "daily %s for %s: attempt %d incomplete, next in %.0f s: %s",
-                *ids,
-                attempt,
-                wait,
-                line,
-            )
+            what = f"daily {ids[0]} for {ids[1]}"
+            emit(Retry("clock", what, attempt, wait, line, _fields(ids)), _log)
             await self._sleep(wait)
 
     async def _attempt(self, subscription: Subscription, fired_on: date) -> tuple[DayStatus, str]:
@@ -166,7 +162,8 @@ class DailyClock:
         except (LookupError, ConfigError) as exc:  # not configured: waiting will not change that
             return DayStatus(False, retry_helps=False), str(exc)
         except Exception as exc:  # a database or network failure outside a post: try again
-            _log.warning("daily %s failed: %r", subscription.name, exc)
+            ids = _fields(_ids(subscription, fired_on))
+            _log.warning(say.daily_failed(subscription.name, exc), extra=ids)
             return DayStatus(False), f"{type(exc).__name__}: {exc}"
         return status_of(results), describe(subscription, results)
 
@@ -190,3 +187,8 @@ class DailyClock:
 def _ids(subscription: Subscription, fired_on: date) -> tuple[str, str]:
     """The ids a log line about a day's post carries: the subscription and the day posted."""
     return subscription.name, (fired_on - timedelta(days=1)).isoformat()
+
+
+def _fields(ids: tuple[str, str], attempt: int | None = None) -> dict[str, object]:
+    fields: dict[str, object] = {"subscription": ids[0], "day": ids[1]}
+    return fields | ({"attempt": attempt} if attempt else {})

@@ -18,6 +18,7 @@ from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.gitrepo import GitRepo
+from tests.hostile import restored_logging
 
 
 def _reset_postgres(url: str) -> None:
@@ -65,3 +66,10 @@ def github() -> Iterator[GitHubEmulator]:
 def slack() -> Iterator[SlackEmulator]:
     with SlackEmulator() as emulator:
         yield emulator
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """Undo what a test's `main(...)` did to logging: its redacting filter sits on pytest's own
+    session-wide handlers, and a later test's caplog would read that test's redactions."""
+    yield from restored_logging()

@@ -27,6 +27,7 @@ from bot.sources.local_git import check_branch
 from bot.sources.network import network_failure
 from bot.sources.patch_limits import PatchLimits, cut_patch
 from bot.sources.request_gate import RequestGate
+from bot.telemetry import Retry, emit
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -118,16 +119,12 @@ class GitHubSource:
                 "check the network, or GITHUB_API_URL"
             ) from None
         wait = self._retry.backoff_seconds * 2 ** (attempt - 1)
-        _log.info(
-            "github retry %d/%d for %s in %.1fs: %s at %s",
-            attempt,
-            self._retry.attempts,
-            self._full_name,
-            wait,
-            what,
-            host,
-        )
+        self._retrying(attempt, wait, f"{what} at {host}")
         await self._sleep(wait)
+
+    def _retrying(self, attempt: int, wait: float, reason: str) -> None:
+        name = self._full_name
+        emit(Retry("github", f"github {name}", attempt, wait, reason, {"repo": name}), _log)
 
     async def _recover(
         self, exc: GithubException, attempt: int, progress: FetchProgress | None = None
@@ -145,14 +142,14 @@ class GitHubSource:
                 message = _rate_limit_message(wait, with_token=bool(self._token))
                 raise RateLimitedError(message) from None
             # The token's limit: every source's requests wait (at the gate), this retry too.
-            _log.info("github rate limit for %s: all requests wait %.0fs", self._full_name, wait)
+            self._retrying(attempt, wait, "rate limit (all requests wait)")
             if progress:
                 progress.waiting(wait, "GitHub rate limit")
             self._gate.pause(wait)
             return
         if exc.status >= 500 and not last:
             wait = self._retry.backoff_seconds * 2 ** (attempt - 1)
-            _log.info("github retry %d for %s after %s", attempt, self._full_name, exc.status)
+            self._retrying(attempt, wait, f"HTTP {exc.status}")
             await self._sleep(wait)
             return
         raise SourceError(

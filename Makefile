@@ -1,10 +1,10 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
+# Entry points for a fresh machine: `make demo`, `make chat` and `make test`.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean lock
+.PHONY: demo chat test lint install clean lock
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,9 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+DEMO_DB ?= sqlite:///$(VENV)/demo.sqlite3
+
 ## demo: offline, keyless digest of this repository's latest day of commits
 demo: $(STAMP)
-	$(BIN)/digestbot digest --repo . --date last --analyzer rules --database sqlite:///$(VENV)/demo.sqlite3 --out -
+	$(BIN)/digestbot digest --repo . --date last --analyzer rules --database $(DEMO_DB) --out -
+
+## chat: the console chat on this repository, offline (/digest last, >N question, Ctrl-D quits)
+chat: $(STAMP)
+	$(BIN)/digestbot chat --repo . --analyzer rules --database $(DEMO_DB)
 
 ## test: lint, type-check, then the whole suite on SQLite and on PostgreSQL
 test: $(STAMP)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO, cast
 
 from bot.chat import (
@@ -26,6 +31,8 @@ from bot.layout import layout, plain_text
 from bot.sanitize import neutralize
 
 CONSOLE = ChatTarget("console", "local")
+PROMPT = "digest> "
+HISTORY_LINES = 1000
 PROMPT_HELP = "Type /digest help, /digest last, or >N question to reply to message N. Ctrl-D quits."
 
 
@@ -82,20 +89,79 @@ class ConsolePoster(NoRecovery):
         self._out.flush()
         return self.ref(self._count)
 
+    async def working(self, target: ChatTarget, line: str) -> None:
+        """Say that a command is being worked on (a build can take a while)."""
+        self._out.write(f"… {escape(line)}\n")
+        self._out.flush()
 
-async def _lines(read: Callable[[], str]) -> AsyncIterator[str]:
+
+async def _lines(read: Callable[[], str], *, in_thread: bool) -> AsyncIterator[str]:
     while True:
-        line = await asyncio.to_thread(read)
+        line = await asyncio.to_thread(read) if in_thread else read()
         if not line:
             return
         yield line.rstrip("\n")
 
 
-async def run_console(conversation: Conversation, stdin: TextIO, out: TextIO) -> None:
-    """Read lines until end of input: commands, and `>N question` replies."""
+@dataclass(frozen=True)
+class _Reader:
+    read: Callable[[], str]
+    save: Callable[[], None] = lambda: None
+    # readline runs on the main thread, blocking the loop while the prompt waits (the console
+    # runs one command at a time): only there does Ctrl-C reach Python, and input() restores
+    # the terminal as it raises. A pipe is read in a worker thread.
+    in_thread: bool = True
+
+
+def _reader(stdin: TextIO, history: Path | None) -> _Reader:
+    """How lines are read, and what to do at the end: readline (arrow keys, history) on a tty."""
+    if not (history and stdin is sys.stdin and stdin.isatty()):
+        return _Reader(stdin.readline)
+    import readline  # only here: importing it changes how input() reads, which a pipe must not
+
+    readline.set_history_length(HISTORY_LINES)
+    with contextlib.suppress(OSError):  # a first session has none; an unreadable one is skipped
+        readline.read_history_file(history)
+
+    def read() -> str:
+        # asyncio's own SIGINT handler only cancels the session's task, which a blocked input()
+        # never sees: at the prompt, Ctrl-C raises KeyboardInterrupt, as in any shell.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return input(PROMPT) + "\n"
+        except EOFError:
+            return ""
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):  # history is a convenience: never fail the session
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+
+    return _Reader(read, save, in_thread=False)
+
+
+async def run_console(
+    conversation: Conversation, stdin: TextIO, out: TextIO, history: Path | None = None
+) -> None:
+    """Read lines until end of input: commands, and `>N question` replies.
+
+    On a terminal, lines are read with readline and kept in `history` between sessions.
+    """
     poster = ConsolePoster(out)
     out.write(PROMPT_HELP + "\n")
-    async for line in _lines(stdin.readline):
+    reader = _reader(stdin, history)
+    try:
+        await _session(conversation, poster, reader, out)
+    finally:
+        reader.save()
+
+
+async def _session(
+    conversation: Conversation, poster: ConsolePoster, reader: _Reader, out: TextIO
+) -> None:
+    async for line in _lines(reader.read, in_thread=reader.in_thread):
         stripped = line.strip()
         if not stripped:
             continue

@@ -105,4 +105,5 @@ class Pacer:
             return
         factor = min(MAX_SLOWDOWN, self.slowdown(key) * 2)
         self._slow[key] = _Slowdown(factor, self._clock())
-        _log.info("429 for %s: waiting %.1f s, then pacing %dx slower", key, retry_after, factor)
+        # DEBUG: the poster that met the 429 logs it (with its platform) at INFO.
+        _log.debug("429 for %s: waiting %.1f s, then pacing %dx slower", key, retry_after, factor)

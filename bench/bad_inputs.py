@@ -213,13 +213,13 @@ import digestbot.wiring as wiring
 wiring.migrate_async = migrate_then_fill
 """
 A_BUG = """
-import digestbot.cli as cli
+import digestbot.digest_command as cli
 def _broken(*_):
     raise KeyError("a bug in rendering")
 cli.render_report = _broken
 """
 OUT_OF_MEMORY = """
-import digestbot.cli as cli
+import digestbot.digest_command as cli
 def _huge(*_):
     raise MemoryError()
 cli.render_report = _huge

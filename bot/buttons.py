@@ -30,6 +30,7 @@ START_PRIVATE = (
     "I can't message you privately yet: open a chat with me (tap my name, then Start), "
     "then press Show diff again."
 )
+_NO_DIFF = "I no longer have this commit's diff stored; try /digest explain with its SHA."
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 _log = logging.getLogger(__name__)
 
@@ -125,7 +126,8 @@ class ButtonDesk:
             return
         await presser.acknowledge(f"Explaining {short} in the thread…")
         digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
-        context = FollowUpContext(digest, (entry,), link.language)
+        whole = await self._store.get_commit(link.repo, entry.commit.sha)  # its diff, to read
+        context = FollowUpContext(digest, (entry,), link.language, (whole,) if whole else ())
         depth = await self._answerer.explain(context)
         text = safe_text(depth or await StoredAnswerer().answer("", context, []))
         root = MessageRef(target, link.root_id)
@@ -145,7 +147,11 @@ class ButtonDesk:
             await presser.acknowledge(f"The diff of {commit.short_sha} is on its way to you.")
             return
         await presser.acknowledge("")  # the private messages say it; stop the spinner now
-        budgeted = await asyncio.to_thread(self._budget.apply, commit)  # CPU: off the loop
+        whole = await self._store.get_commit(link.repo, commit.sha)  # entries carry no patches
+        if whole is None:
+            await send(line.poster, line.target, TextMessage(_NO_DIFF, private=True), line.thread)
+            return
+        budgeted = await asyncio.to_thread(self._budget.apply, whole)  # CPU: off the loop
         heading = (
             f"The diff of {commit.short_sha} ({commit.title}) in {link.repo}, as the analysis "
             f"read it (~{budgeted.coverage.used_tokens} tokens):"

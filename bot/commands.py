@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
-from bot.days import LAST
+from bot.days import FIRST_DAY, LAST, LAST_DAY
 from bot.errors import CommandError
+from bot.i18n import text
 from bot.schedule_options import ScheduleOptions, read_options
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# A configured name of a local repository (`NAME=PATH`, bot/subscriptions.py): no slash.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DATE = re.compile(r"^(today|yesterday|last|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
 _PR = re.compile(r"^#?(\d{1,7})$")
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -18,7 +23,7 @@ _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 @dataclass(frozen=True)
 class DigestCommand:
-    """`/digest [DATE] [owner/name]`: build or recall a digest."""
+    """`/digest [DATE] [owner/name or a configured name]`: build or recall a digest."""
 
     day: str = LAST
     repo: str | None = None
@@ -74,55 +79,93 @@ Who = Literal["anyone", "managers"]
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """One metadata record per command: its usage line, what it does, and who may run it."""
+    """One metadata record per command: usage, what it does (per language), who may run it."""
 
     usage: str
     summary: str
+    # Other languages than English: language → (usage, summary).
+    localized: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     who: Who = "anyone"
 
+    def words(self, language: str) -> tuple[str, str]:
+        """The usage and summary in a language (English when it has none)."""
+        return self.localized.get(language, (self.usage, self.summary))
 
+
+_SUBSCRIBE = (
+    "/digest subscribe owner/repo [daily|weekly] [at 09:00] [tz Europe/Berlin] "
+    "[lang zh|en] [on mon-fri]"
+)
+_SETTINGS = "/digest settings [owner/repo] [daily|weekly] [at …] [tz …] [lang …] [on …]"
 COMMANDS = (
     CommandSpec(
-        "/digest [today|yesterday|YYYY-MM-DD|last] [owner/name]",
+        "/digest [today|yesterday|YYYY-MM-DD|last] [repository]",
         "the day's digest (default: the latest day with commits)",
+        {
+            "zh": (
+                "/digest [today|yesterday|YYYY-MM-DD|last] [仓库]",
+                "某天的摘要（默认：最近有提交的一天）",
+            )
+        },
     ),
     CommandSpec(
         "/digest explain #6356 | explain <sha>",
         "one pull request or commit in depth, and what to watch",
+        {
+            "zh": (
+                "/digest explain #6356 | explain <sha>",
+                "深入解读一个 PR 或提交，以及需要关注的地方",
+            )
+        },
     ),
     CommandSpec(
-        "/digest subscribe owner/repo [daily|weekly] [at 09:00] [tz Europe/Berlin] "
-        "[lang zh|en] [on mon-fri]",
+        _SUBSCRIBE,
         "post a repository's digest to this chat on a schedule",
+        {"zh": (_SUBSCRIBE, "按计划把仓库的摘要发到本聊天")},
         "managers",
     ),
     CommandSpec(
-        "/digest unsubscribe owner/repo", "stop this chat's posts of a repository", "managers"
+        "/digest unsubscribe owner/repo",
+        "stop this chat's posts of a repository",
+        {"zh": ("/digest unsubscribe owner/repo", "停止本聊天对该仓库的推送")},
+        "managers",
     ),
-    CommandSpec("/digest subscriptions", "what this chat gets, when next, and from where"),
     CommandSpec(
-        "/digest settings [owner/repo] [daily|weekly] [at …] [tz …] [lang …] [on …]",
+        "/digest subscriptions",
+        "what this chat gets, when next, and from where",
+        {"zh": ("/digest subscriptions", "本聊天订阅了什么、下次何时推送、由谁管理")},
+    ),
+    CommandSpec(
+        _SETTINGS,
         "change a subscription made in this chat",
+        {"zh": (_SETTINGS, "修改在本聊天中创建的订阅")},
         "managers",
     ),
-    CommandSpec("/digest help", "this help"),
+    CommandSpec("/digest help", "this help", {"zh": ("/digest help", "显示本帮助")}),
 )
-_RESTRICTED = " (channel members or configured managers; group admins in Telegram)"
+_RESTRICTED = {
+    "en": " (channel members or configured managers; group admins in Telegram)",
+    "zh": "（频道成员或配置的管理员；Telegram 中为群管理员）",
+}
 
 
-def help_text() -> str:
-    """The usage of every command, and how follow-ups work."""
+def help_text(language: str = "en") -> str:
+    """The usage of every command, and how follow-ups work, in the chat's language."""
+    restricted = _RESTRICTED.get(language, _RESTRICTED["en"])
     lines = [
-        f"{spec.usage} — {spec.summary}" + (_RESTRICTED if spec.who == "managers" else "")
+        " — ".join(spec.words(language)) + (restricted if spec.who == "managers" else "")
         for spec in COMMANDS
     ]
-    lines.append("Reply in a digest's thread (or to any of my messages) to ask about a change.")
+    lines.append(text(language, "chat_follow_up"))
     return "\n".join(lines)
 
 
-def parse_command(text: str) -> Command:
-    """Parse the words after `/digest` (a leading `/digest` is accepted too)."""
-    words = text.strip().split()
+def parse_command(value: str, language: str = "en") -> Command:
+    """Parse the words after `/digest` (a leading `/digest` is accepted too).
+
+    Errors are CommandErrors in `language`.
+    """
+    words = value.strip().split()
     if words and words[0].lower() in ("/digest", "digest"):
         words = words[1:]
     if not words:
@@ -131,37 +174,52 @@ def parse_command(text: str) -> Command:
     if head in ("help", "-h", "--help", "?"):
         return HelpCommand()
     if head in ("explain", "/explain"):
-        return _explain(words[1:])
+        return _explain(words[1:], language)
     if head in _TEAM_WORDS:
         return _team(head, words[1:])
-    return _digest(words)
+    return _digest(words, language)
 
 
-def _explain(args: list[str]) -> ExplainCommand:
+def _explain(args: list[str], language: str) -> ExplainCommand:
     if len(args) != 1:
-        raise CommandError(
-            "explain takes one pull request number or commit SHA, e.g. explain #6356"
-        )
+        raise CommandError(text(language, "chat_explain_one"))
     ref = args[0]
     if match := _PR.match(ref):
         return ExplainCommand(pr_number=int(match.group(1)))
     if _SHA.match(ref):
         return ExplainCommand(sha=ref.lower())
-    raise CommandError(f"{ref!r} is neither a pull request number (#6356) nor a commit SHA")
+    raise CommandError(text(language, "chat_explain_what", ref=ref))
 
 
-def _digest(args: list[str]) -> DigestCommand:
+def _digest(args: list[str], language: str) -> DigestCommand:
     day, repo = LAST, None
     for word in args:
-        if _DATE.match(word) and day == LAST and word.lower() != LAST:
-            day = word.lower()
-        elif word.lower() == LAST:
+        if word.lower() == LAST:
             day = LAST
-        elif _REPO.match(word) and repo is None:
+        elif _DATE.match(word) and day == LAST:
+            day = _checked_day(word.lower(), language)
+        elif _DATE.match(word):
+            raise CommandError(text(language, "chat_unknown_word", word=word))
+        elif (_REPO.match(word) or _NAME.match(word)) and repo is None:
             repo = word
         else:
-            raise CommandError(f"I don't understand {word!r}")
+            raise CommandError(text(language, "chat_unknown_word", word=word))
     return DigestCommand(day=day, repo=repo)
+
+
+def _checked_day(word: str, language: str) -> str:
+    """A date word as given, once it is a real day in the range a window can cover."""
+    if word in ("today", "yesterday"):
+        return word
+    try:
+        day = date.fromisoformat(word)
+    except ValueError:
+        raise CommandError(text(language, "chat_bad_date", word=word)) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise CommandError(
+            text(language, "chat_date_range", word=word, first=FIRST_DAY, last=LAST_DAY)
+        )
+    return word
 
 
 def spec_of(command: Command) -> CommandSpec:

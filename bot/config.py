@@ -163,6 +163,7 @@ class WebConfig(StrictModel):
 
     public_url: str | None = None
     link_secret: SecretStr | None = None  # DIGEST_LINK_SECRET only, at least 32 bytes
+    metrics_token: SecretStr | None = None  # METRICS_TOKEN only: the bearer token of /metrics
     link_days: int = Field(default=30, ge=1, le=3650)
     # What a chat post's link opens: its page only, or also the repository's index of days.
     link_scope: Literal["page", "repo"] = "page"
@@ -179,6 +180,23 @@ class TeamConfig(StrictModel):
     poll_seconds: float = Field(default=10.0, ge=1.0, le=3600.0)
 
 
+class QueueConfig(StrictModel):
+    """The task queue for many machines (procrastinate on PostgreSQL); off by default."""
+
+    backend: str = Field(default="none", pattern="^(none|postgres)$")
+    concurrency: int = Field(default=4, ge=1, le=64)  # jobs one worker runs at once
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_seconds: float = Field(default=30.0, gt=0)  # a silent worker's jobs are retried
+    lease_seconds: float = Field(default=60.0, gt=0)  # a silent builder's lease lapses
+    model_slots: int | None = Field(default=None, ge=1)  # model calls in flight, all workers
+    github_per_minute: int | None = Field(default=None, ge=1)  # GitHub requests, all workers
+
+    @property
+    def enabled(self) -> bool:
+        """True when firings go to the queue instead of running in the clock's process."""
+        return self.backend != "none"
+
+
 class Settings(StrictModel):
     """Everything the core needs, loaded once and passed down."""
 
@@ -192,6 +210,7 @@ class Settings(StrictModel):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     team: TeamConfig = Field(default_factory=TeamConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
 _ENV_KEYS = {
@@ -211,6 +230,8 @@ _ENV_KEYS = {
     "TELEGRAM_WEBHOOK_URL": ("telegram", "webhook_url"),
     "DIGEST_PUBLIC_URL": ("web", "public_url"),
     "DIGEST_LINK_SECRET": ("web", "link_secret"),
+    "DIGESTBOT_QUEUE": ("queue", "backend"),
+    "METRICS_TOKEN": ("web", "metrics_token"),
 }
 
 
@@ -224,6 +245,7 @@ _SECRET_VARS = (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_WEBHOOK_SECRET",
     "DIGEST_LINK_SECRET",
+    "METRICS_TOKEN",
 )
 MIN_LINK_SECRET_BYTES = 32
 

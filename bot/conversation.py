@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.chat import (
     ChatPoster,
@@ -31,8 +31,10 @@ from bot.days import DayWindow, parse_day
 from bot.delivery import Publisher, post_key
 from bot.digest import DigestEngine, DigestStores
 from bot.errors import CommandError, DateSpecError, SourceError
-from bot.followup import Answerer, FollowUpContext
+from bot.followup import CONTEXT_COMMITS, Answerer, FollowUpContext
+from bot.i18n import text
 from bot.models import Commit, DigestEntry, RepoDigest, order_entries
+from bot.observed import observed_command, observed_follow_up
 from bot.ports import CommitSource
 from bot.sanitize import safe_text
 
@@ -41,6 +43,19 @@ if TYPE_CHECKING:
 
 _SHA_WORD = re.compile(r"\b[0-9a-f]{7,40}\b")
 _PR_WORD = re.compile(r"#(\d{1,7})\b")
+
+
+@runtime_checkable
+class ShowsWork(Protocol):
+    """A poster that can show the asker a command is being worked on (optional).
+
+    The console prints a line; a platform may show a typing action. Posters without it stay
+    silent until the answer.
+    """
+
+    async def working(self, target: ChatTarget, line: str) -> None:
+        """`line` (e.g. "Working on acme/api, 2026-11-26…") is about to take a while."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -76,59 +91,99 @@ class Conversation:
         self._now = now
         self._team = team  # subscribe, unsubscribe, subscriptions, settings
 
+    @observed_command
     async def on_command(self, event: CommandEvent, poster: ChatPoster) -> None:
-        """Run one `/digest …` command; errors and help go to the sender only."""
+        """Run one `/digest …` command; errors and help go to the sender only, in its language."""
         if self._team is not None and await self._team.on_command(event, poster):
             return
+        lang = self._channels(event.target).language
         try:
-            command = parse_command(event.text)
+            command = parse_command(event.text, lang)
             if isinstance(command, HelpCommand):
-                await send(poster, event.target, TextMessage(help_text(), private=True))
+                await _tell(poster, event.target, help_text(lang))
             elif isinstance(command, ExplainCommand):
                 await self._explain(event.target, command, poster)
             elif isinstance(command, DigestCommand):
                 await self._digest(event, command, poster)
             else:  # a team command where no team desk runs (the terminal)
-                raise CommandError("subscriptions are made in Slack or Telegram, not here")
-        except (CommandError, DateSpecError, SourceError) as exc:
-            usage = f"{exc}\nUsage:\n{help_text()}"
-            await send(poster, event.target, TextMessage(safe_text(usage), private=True))
+                raise CommandError(text(lang, "chat_team_elsewhere"))
+        except (CommandError, DateSpecError) as exc:
+            usage = f"{exc}\n{text(lang, 'chat_usage')}\n{help_text(lang)}"
+            await _tell(poster, event.target, usage)
+        except SourceError as exc:  # the source's own line (GitHub, git): no usage to add
+            await _tell(poster, event.target, text(lang, "chat_source_failed", error=exc))
 
     async def _digest(
         self, event: CommandEvent, command: DigestCommand, poster: ChatPoster
     ) -> None:
         target = event.target
         setup = self._channels(target)
-        names = [command.repo] if command.repo else list(setup.sources)
-        if not names:
-            raise CommandError(
-                f"this chat follows no repository yet: add a [[subscription]] for "
-                f"{target.channel} to the bot's config"
-            )
-        unknown = [n for n in names if n not in setup.sources]
-        if unknown:
-            known = ", ".join(setup.sources)
-            raise CommandError(f"this channel does not follow {unknown[0]}; it follows: {known}")
+        names = self._chosen(target, setup, command.repo)
+
+        async def working(name: str, day: date) -> None:
+            if isinstance(poster, ShowsWork):
+                line = text(setup.language, "chat_working", repo=name, day=day.isoformat())
+                await poster.working(target, line)
+
         for name in names:
-            digest = await self.digest_for(setup, name, command.day)
+            digest = await self.digest_for(setup, name, command.day, working)
+            if not digest.entries:  # nothing to post: the asker alone hears so, and where to look
+                await _tell(poster, target, await self._empty_day(setup, digest))
+                continue
             # Keyed by the command's own id: a re-delivered command posts once, a new one again.
             key = post_key(f"command-{event.event_id}", target, digest)
             await self._publisher.publish(target, digest, poster, key=key)
 
-    async def digest_for(self, setup: ChannelSetup, name: str, day_spec: str) -> RepoDigest:
-        """A stored digest of a past day, or one built now (through the analysis cache)."""
+    @staticmethod
+    def _chosen(target: ChatTarget, setup: ChannelSetup, repo: str | None) -> list[str]:
+        lang, known = setup.language, ", ".join(setup.sources)
+        if not setup.sources:
+            raise CommandError(text(lang, "chat_no_repos", channel=target.channel))
+        if repo is None:
+            return list(setup.sources)
+        if repo in setup.sources:
+            return [repo]
+        key = "chat_not_followed" if "/" in repo else "chat_not_a_repo"
+        raise CommandError(text(lang, key, repo=repo, word=repo, known=known))
+
+    async def _empty_day(self, setup: ChannelSetup, digest: RepoDigest) -> str:
+        lang, repo = setup.language, digest.repo
+        line = text(lang, "chat_empty_day", repo=repo, day=digest.day.isoformat(), tz=setup.tz)
+        latest = await setup.sources[repo].latest_commit_time()
+        if latest is None:
+            return line + text(lang, "sentence_gap") + text(lang, "chat_never_committed")
+        last = DayWindow.of(latest, setup.tz).day.isoformat()
+        return (
+            line
+            + text(lang, "sentence_gap")
+            + text(lang, "chat_latest_commit", last=last, repo=repo)
+        )
+
+    async def digest_for(
+        self,
+        setup: ChannelSetup,
+        name: str,
+        day_spec: str,
+        working: Callable[[str, date], Awaitable[None]] | None = None,
+    ) -> RepoDigest:
+        """A stored digest of a past day, or one built now (through the analysis cache).
+
+        `working` is told before a build (which can take a while), never for a recall.
+        """
         source = setup.sources[name]
         day = parse_day(day_spec, setup.tz, self._now())
         if day is None:
             latest = await source.latest_commit_time()
             if latest is None:
-                raise SourceError(f"{name} has no commits yet")
+                raise SourceError(text(setup.language, "chat_no_commits_yet", repo=name))
             day = DayWindow.of(latest, setup.tz).day
         today = DayWindow.of(self._now(), setup.tz).day
         if day < today:
             stored = await self._store.get_digest(name, day, setup.tz, setup.language)
             if stored is not None:
                 return stored
+        if working:
+            await working(name, day)
         return await self._engine.build(source, DayWindow(day, setup.tz), setup.language)
 
     async def _link(
@@ -141,17 +196,19 @@ class Conversation:
     async def _explain(
         self, target: ChatTarget, command: ExplainCommand, poster: ChatPoster
     ) -> None:
-        setup = self._channels(target)
+        setup, lang = self._channels(target), self._channels(target).language
+        what = f"#{command.pr_number}" if command.pr_number is not None else str(command.sha)
+        if isinstance(poster, ShowsWork):
+            await poster.working(target, text(lang, "chat_working_explain", what=what))
         commits = await self._resolve(setup, command)
         if not commits:
-            what = f"#{command.pr_number}" if command.pr_number is not None else command.sha
-            searched = ", ".join(setup.sources) or "no repositories"
-            reply = TextMessage(f"I found no commit for {what} in {searched}.", private=True)
-            await send(poster, target, reply)
+            searched = ", ".join(setup.sources) or text(lang, "chat_nothing_followed")
+            await _tell(poster, target, text(lang, "chat_not_found", what=what, searched=searched))
             return
         analyses, _ = await self._engine.analyze(commits, setup.language, tz=setup.tz)
         first = commits[0]
-        entries = order_entries([DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)])
+        pairs = zip(commits, analyses, strict=True)
+        entries = order_entries([DigestEntry(c.info(), a) for c, a in pairs])
         digest = RepoDigest(
             first.repo,
             DayWindow.of(first.committed_at, setup.tz).day,
@@ -162,7 +219,8 @@ class Conversation:
         refs = await send(poster, target, EntryMessage(digest, entries))
         root = refs[0]
         await self._link(refs, root, digest, tuple(c.sha for c in commits))
-        depth = await self._answerer.explain(FollowUpContext(digest, entries, setup.language))
+        context = FollowUpContext(digest, entries, setup.language, tuple(commits))
+        depth = await self._answerer.explain(context)
         if depth:
             more = await send(poster, target, TextMessage(safe_text(depth)), root)
             await self._link(more, root, digest, tuple(c.sha for c in commits))
@@ -176,6 +234,7 @@ class Conversation:
             found.extend(await source.find(pr_number=command.pr_number, sha=command.sha))
         return found
 
+    @observed_follow_up
     async def on_thread_reply(self, event: ThreadReplyEvent, poster: ChatPoster) -> bool:
         """Answer a follow-up in one of our threads; False when the thread is not ours."""
         anchor = event.reply_to or event.thread_root
@@ -199,7 +258,16 @@ class Conversation:
         digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
         entries = digest.entries if digest else ()
         chosen = choose_entries(entries, link.shas, question)
-        return FollowUpContext(digest, chosen, link.language)
+        # The digest holds no patches: the diffs a follow-up reads come from the commit store.
+        read = chosen[:CONTEXT_COMMITS]
+        found = [await self._store.get_commit(e.commit.repo, e.commit.sha) for e in read]
+        commits = tuple(c for c in found if c is not None)
+        return FollowUpContext(digest, chosen, link.language, commits)
+
+
+async def _tell(poster: ChatPoster, target: ChatTarget, words: str) -> None:
+    """Text for the asker only (help, errors, an empty day), made safe for chat."""
+    await send(poster, target, TextMessage(safe_text(words), private=True))
 
 
 def choose_entries(

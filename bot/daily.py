@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.chat import ChatPoster
@@ -12,6 +13,8 @@ from bot.days import DayWindow
 from bot.delivery import ClaimState, PostOutcome, Publisher, post_key
 from bot.digest import CommitFilter, DigestEngine
 from bot.errors import DeliveryError, DigestbotError, LostClaim, SourceError
+from bot.fanout import in_order
+from bot.models import RepoDigest
 from bot.ports import CommitSource
 from bot.subscriptions import WEEKDAYS, Subscription
 
@@ -82,28 +85,43 @@ class DailyPoster:
 
     async def run(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
         """Post the day before `fired_on` (in the subscription's zone) to its chat."""
-        target = subscription.target
-        poster = self._posters.get(target.platform)
-        if poster is None:
-            raise LookupError(f"{subscription.name}: {target.platform} is not configured")
+        poster = self._poster_for(subscription)
         window = DayWindow(fired_on - timedelta(days=1), subscription.tz)
         results = []
-        for spec in subscription.repos:
-            try:
-                results.append(await self._one(subscription, spec, window, poster))
-            except SourceError as exc:  # said once, in the result; the next repository goes on
-                results.append(DailyResult(spec, 0, None, exc))
+        # Built a few at once (bot.fanout), posted one by one in the subscription's order.
+        builds = [partial(self._build, subscription, spec, window) for spec in subscription.repos]
+        async for spec, built in in_order(builds):
+            if isinstance(built, SourceError):  # said once, in the result; the next one goes on
+                results.append(DailyResult(spec, 0, None, built))
+            else:
+                results.append(await self._post(subscription, built, poster))
         return results
 
-    async def _one(
-        self, subscription: Subscription, spec: str, window: DayWindow, poster: ChatPoster
+    def _poster_for(self, subscription: Subscription) -> ChatPoster:
+        """The poster of the subscription's platform (LookupError: not configured)."""
+        platform = subscription.target.platform
+        poster = self._posters.get(platform)
+        if poster is None:
+            raise LookupError(f"{subscription.name}: {platform} is not configured")
+        return poster
+
+    async def _build(
+        self, subscription: Subscription, spec: str, window: DayWindow
+    ) -> tuple[str, RepoDigest | SourceError]:
+        try:
+            digest = await self._engine.build(
+                self._sources(spec),
+                window,
+                subscription.language,
+                commit_filter=CommitFilter(subscription.filters),
+            )
+        except SourceError as exc:
+            return spec, exc
+        return spec, digest
+
+    async def _post(
+        self, subscription: Subscription, digest: RepoDigest, poster: ChatPoster
     ) -> DailyResult:
-        digest = await self._engine.build(
-            self._sources(spec),
-            window,
-            subscription.language,
-            commit_filter=CommitFilter(subscription.filters),
-        )
         if not digest.entries and subscription.skip_empty:
             return DailyResult(digest.repo, 0, None)
         key = post_key(f"daily-{subscription.name}", subscription.target, digest)

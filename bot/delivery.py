@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
+from bot import log_messages as say
 from bot.chat import (
     ChatPoster,
     ChatStore,
@@ -23,7 +25,8 @@ from bot.chat import (
     thread_plan,
 )
 from bot.errors import ChatError, DeliveryError
-from bot.models import RepoDigest, Severity
+from bot.models import DigestSummary, RepoDigest, Severity
+from bot.telemetry import PostFailed, PostFinished, PostIds, claim_event, emit
 
 # A live poster renews its claim in the background every third of this; a claim silent this
 # long belongs to a process presumed dead (kill -9, lost machine), and the next claim resumes it.
@@ -99,7 +102,7 @@ class DeliveryLog(Protocol):
 class ReportLinks(Protocol):
     """Where a digest's full report is published, when it is."""
 
-    def digest_url(self, digest: RepoDigest) -> str | None:
+    def digest_url(self, digest: RepoDigest | DigestSummary) -> str | None:
         """A link to the digest's page (signed when the repository is private)."""
         ...
 
@@ -107,7 +110,7 @@ class ReportLinks(Protocol):
 class NoReportLinks:
     """No public report pages."""
 
-    def digest_url(self, digest: RepoDigest) -> str | None:
+    def digest_url(self, digest: RepoDigest | DigestSummary) -> str | None:
         """Always None."""
         return None
 
@@ -126,6 +129,11 @@ class PostOutcome:
 def part_marker(key: str, index: int) -> str:
     """A short, stable tag for one part of one post, stamped where the platform allows."""
     return f"{hashlib.sha256(key.encode()).hexdigest()[:16]}:{index}"
+
+
+def post_ids(key: str, target: ChatTarget, digest: RepoDigest) -> PostIds:
+    """The ids every log line about a post carries."""
+    return PostIds(key, target.platform, target.channel, digest.repo, digest.day.isoformat())
 
 
 def post_key(kind: str, target: ChatTarget, digest: RepoDigest) -> str:
@@ -195,6 +203,7 @@ class Publisher:
         refusal becomes a DeliveryError saying how many messages were posted, of how many.
         """
         if key in self._active:  # the same process, twice at once (catch-up and a firing)
+            emit(PostFinished(post_ids(key, target, digest), "busy"), _log)
             return PostOutcome(ClaimState.BUSY, busy_until=self._now() + self._lease)
         self._active.add(key)
         try:
@@ -213,15 +222,20 @@ class Publisher:
         summary: SummaryMessage | None = None,
     ) -> PostOutcome:
         claim = await self._log.claim(key, self._owner, self._now(), self._lease)
+        known = sum(1 for i in claim.posted if claim.sent(i))
+        ids = post_ids(key, target, digest)
+        emit(claim_event(ids, claim.state.value, known), _log)
         if not claim.owned:
             return PostOutcome(claim.state, busy_until=claim.busy_until)
         parts = self._render(digest, poster, lowest, summary)
         progress = _Progress(key, target, digest, poster, claim, len(parts.parts()))
         keep_alive = asyncio.create_task(self._keep_alive(key))
+        started = time.monotonic()
         try:
             await self._send_all(progress, parts.parts())
         except ChatError as exc:
             await self._let_go(key)
+            emit(PostFailed(ids, progress.done, progress.total, exc.reason), _log)
             raise DeliveryError(target.describe(), progress.done, progress.total, exc) from exc
         except BaseException:  # cancelled (stopping) or broken: not posting any more
             await self._let_go(key)
@@ -229,7 +243,9 @@ class Publisher:
         finally:
             keep_alive.cancel()
         await self._log.finish(key, self._owner, self._now())
-        known = sum(1 for i in claim.posted if claim.sent(i))
+        outcome = "posted" if claim.state is ClaimState.NEW else "completed"
+        took = round(time.monotonic() - started, 3)
+        emit(PostFinished(ids, outcome, progress.sent, progress.total, took), _log)
         return PostOutcome(claim.state, progress.root, progress.sent, known)
 
     def _render(
@@ -260,7 +276,7 @@ class Publisher:
             since = progress.claim.intended.get(index)
             ref = await progress.poster.recover(target, progress.root, marker, since)
             if ref is not None:
-                _log.info("post %s: part %d was sent before the restart: %s", key, index, ref)
+                _log.info(say.part_found(key, index), extra={"post_key": key, "part": index})
         if ref is None:
             intended = self._now()
             await self._log.intend(key, self._owner, index, intended)
@@ -281,10 +297,11 @@ class Publisher:
             except ChatError as exc:
                 if not exc.uncertain or attempt == UNCERTAIN_RETRIES:
                     raise
-                _log.info("post %s: %s; looking for %s before resending", progress.key, exc, marker)
+                ids = {"post_key": progress.key, "part": marker, "attempt": attempt + 1}
+                _log.info(say.send_uncertain(progress.key, marker, exc.reason), extra=ids)
             found = await progress.poster.recover(progress.target, progress.root, marker, since)
             if found is not None:
-                _log.info("post %s: %s was posted after all: %s", progress.key, marker, found)
+                _log.info(say.part_found(progress.key, marker), extra=ids)
                 return found
         raise AssertionError("unreachable")
 
@@ -297,11 +314,11 @@ class Publisher:
                 if not await self._log.renew(key, self._owner, self._now()):
                     return
             except Exception as exc:  # a database hiccup: the next record renews it anyway
-                _log.warning("post %s: could not renew the claim: %s", key, exc)
+                _log.warning(say.claim_trouble(key, "renew", exc), extra={"post_key": key})
 
     async def _let_go(self, key: str) -> None:
         """Release the claim; if the database cannot be reached, the lease runs out by itself."""
         try:
             await self._log.release(key, self._owner)
         except Exception as exc:
-            _log.warning("post %s: could not release the claim: %s", key, exc)
+            _log.warning(say.claim_trouble(key, "release", exc), extra={"post_key": key})

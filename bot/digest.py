@@ -21,6 +21,9 @@ from bot.ports import (
     Progress,
 )
 
+# Commits written per transaction: few transactions, one chunk's encoding in memory at a time.
+COMMIT_CHUNK = 50
+
 
 class DigestStores(CommitStore, AnalysisStore, DigestStore, Protocol):
     """What the engine keeps: commits, analyses and digests."""
@@ -105,7 +108,8 @@ class DigestEngine:
 
     async def _cached(self, commits: list[Commit], language: str) -> list[CommitAnalysis | None]:
         identity = self._analyzer.identity
-        return [await self._store.get_analysis(c.sha, identity, language) for c in commits]
+        found = await self._store.get_analyses([c.sha for c in commits], identity, language)
+        return [found.get(c.sha) for c in commits]
 
     async def _fresh(
         self,
@@ -130,9 +134,12 @@ class DigestEngine:
             if analysis.analyzer == identity:
                 await writer.put(analysis)
 
-        fresh, usage = await self._analyzer.analyze_batch(
-            missing, language, shifted, tz=tz, sink=keep
-        )
+        try:
+            fresh, usage = await self._analyzer.analyze_batch(
+                missing, language, shifted, tz=tz, sink=keep
+            )
+        finally:  # what was analyzed is kept, even when the run stops
+            await writer.drain()
         by_sha = {a.sha: a for a in fresh}
         return [
             a if a is not None else by_sha[c.sha] for c, a in zip(commits, cached, strict=True)
@@ -162,7 +169,10 @@ class DigestEngine:
             keeping.cancel()
             writing.cancel()
             raise
-        entries = [DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)]
+        # Entries keep each commit's info, not its patches: from here on the day's patch text
+        # is only in the store, and is freed here rather than when the digest is.
+        entries = [DigestEntry(c.info(), a) for c, a in zip(commits, analyses, strict=True)]
+        del commits
         digest = RepoDigest(
             repo, window.day, window.tz, language, order_entries(entries), overview, usage + spent
         )
@@ -170,10 +180,13 @@ class DigestEngine:
         return digest
 
     async def _keep_commits(self, commits: list[Commit]) -> None:
-        """Kept by SHA so explain and follow-ups find them later, from any source."""
-        for commit in commits:
-            async with self._writing:
-                await self._store.put_commit(commit)
+        """Kept by SHA so explain and follow-ups find them later, from any source.
+
+        Not under the analyses' write lock: a chunk is encoded before its short transaction
+        (the store queues SQLite's writers), so a cached analysis never waits for encoding.
+        """
+        for start in range(0, len(commits), COMMIT_CHUNK):
+            await self._store.put_commits(commits[start : start + COMMIT_CHUNK])
 
     async def _overview(
         self, repo: str, window: DayWindow, language: str, commits: list[Commit]
@@ -193,19 +206,42 @@ class DigestEngine:
 class _GroupWriter:
     """Caches each analysis as it completes; those finishing during a write share the next.
 
-    One write at a time (SQLite has one writer), and one transaction per write, so a wave of
-    answers arriving together costs a few transactions, not one each on the critical path.
+    The analyzer is not held up by the database: a write runs beside it, one at a time (SQLite
+    has one writer), one transaction each, so a wave of answers (or a day of rules analyses,
+    which come one right after another) costs a few transactions, not one each on the critical
+    path. A write that fails is raised at the next analysis, so a dead database stops the run.
     """
 
     def __init__(self, store: AnalysisStore, lock: asyncio.Lock) -> None:
         self._store = store
         self._lock = lock
         self._pending: list[CommitAnalysis] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._failure: Exception | None = None
 
     async def put(self, analysis: CommitAnalysis) -> None:
+        """Queue one analysis for the next write."""
+        self._raise_failure()
         self._pending.append(analysis)
-        async with self._lock:
-            if not self._pending:
-                return  # an earlier write took it along
-            batch, self._pending = self._pending, []
-            await self._store.put_analyses(batch)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write())
+
+    async def drain(self) -> None:
+        """Wait until every queued analysis is written (a cancelled caller does not stop it)."""
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
+        self._raise_failure()
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                async with self._lock:
+                    batch, self._pending = self._pending, []
+                    await self._store.put_analyses(batch)
+        except Exception as exc:  # handed to the analyzer at its next analysis
+            self._failure = exc
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure

@@ -16,8 +16,17 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.forge import PR_REF, pull_request_url, safe_url
 from bot.i18n import SEVERITY, change_type_label, text
-from bot.models import SEVERITIES_DESC, CommitAnalysis, DigestEntry, RepoDigest, Report, Severity
+from bot.models import (
+    SEVERITIES_DESC,
+    CommitAnalysis,
+    DigestEntry,
+    DigestSummary,
+    RepoDigest,
+    Report,
+    Severity,
+)
 from bot.notes import digest_notes, entry_notes, missing_reason, rules_throughout
 
 FieldKey = Literal[
@@ -52,6 +61,14 @@ class Table:
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A piece of plain text, linked when `url` is set (a `#N` in a title → its pull request)."""
+
+    text: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,7 @@ class EntryDoc:
     url: str | None
     sections: tuple[Section, ...]
     notes: tuple[str, ...]
+    title_runs: tuple[Run, ...] = ()
 
     def brief(self) -> tuple[Section, ...]:
         """The fields the compact (chat) form shows."""
@@ -183,11 +201,17 @@ def repo_anchor(repo: str) -> str:
     return "repo-" + re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")
 
 
-def safe_url(url: str | None) -> str | None:
-    """A web link, or None: anything else (javascript:, data:) is never written as a link."""
-    if not url or not url.startswith(("https://", "http://")):
-        return None
-    return re.sub(r"[\x00-\x20\x7f-\x9f]", lambda m: f"%{ord(m.group(0)):02X}", url)
+def title_runs(title: str, commit_url: str | None) -> tuple[Run, ...]:
+    """A title in runs: each `#N` linked to its pull request where the commit is on GitHub."""
+    runs: list[Run] = []
+    start = 0
+    for match in PR_REF.finditer(title):
+        url = pull_request_url(commit_url, int(match.group(1)))
+        if url is None:
+            continue
+        runs += [Run(title[start : match.start()]), Run(match.group(0), url)]
+        start = match.end()
+    return tuple(r for r in (*runs, Run(title[start:])) if r.text)
 
 
 def labels_of(language: str) -> Labels:
@@ -251,13 +275,14 @@ def reply_document(digest: RepoDigest, entries: Sequence[DigestEntry]) -> ReplyD
     return ReplyDoc(heading, docs, labels_of(lang))
 
 
-def stats_line(digest: RepoDigest) -> str:
-    """`Commits today: N | 🔴 High h | …` in the digest's language."""
+def stats_line(digest: RepoDigest | DigestSummary) -> str:
+    """`Commits on 2026-02-19: N | 🔴 High h | …` in the digest's language."""
     counts = digest.counts()
     return text(
         digest.language,
         "stats_line",
-        total=len(digest.entries),
+        day=digest.day.isoformat(),
+        total=sum(counts.values()),
         **{s.value: counts[s] for s in SEVERITIES_DESC},
     )
 
@@ -293,18 +318,20 @@ def _short(title: str) -> str:
 def entry_document(entry: DigestEntry, language: str, *, rules_said: bool = False) -> EntryDoc:
     """One entry: the fields its severity shows, each filled or saying why not, and its notes."""
     a, commit = entry.analysis, entry.commit
+    title, url = inline(commit.title), safe_url(commit.url)
     return EntryDoc(
         anchor=anchor_of(entry),
         short_sha=commit.short_sha,
-        title=inline(commit.title),
+        title=title,
         author=inline(commit.author),
         severity=a.severity,
         severity_label=SEVERITY[language][a.severity],
         change_type=change_type_label(language, a.change_type),
         summary=inline(a.summary),
-        url=safe_url(commit.url),
+        url=url,
         sections=tuple(_field(key, a, language) for key in FIELDS[a.severity]),
         notes=entry_notes(a, language, rules_said=rules_said),
+        title_runs=title_runs(title, url),
     )
 
 

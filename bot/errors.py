@@ -89,3 +89,7 @@ class DeliveryError(DigestbotError, RuntimeError):
     def retry_helps(self) -> bool:
         """True when a later retry can complete the post by itself."""
         return self.cause.retry_helps
+
+
+class PostIncomplete(DigestbotError, RuntimeError):
+    """A queued post did not complete (held elsewhere, or a fault a retry can mend): retry it."""

@@ -10,14 +10,17 @@ from typing import Protocol
 from bot.budget import DiffBudget
 from bot.errors import ModelCallError, ModelError
 from bot.i18n import LANGUAGE_NAMES
-from bot.models import DigestEntry, RepoDigest
+from bot.models import Commit, DigestEntry, RepoDigest
 from bot.ports import ModelClient
 from bot.prompts import Prompt, untrusted
+from bot.telemetry import Fallback, emit
 
 _log = logging.getLogger(__name__)
 
 _ANSWER_TOKENS = {"en": 600, "zh": 900}
 _CONTEXT_DIFF_TOKENS = 2500
+# The most commits whose diffs one answer reads (their share of the tokens above).
+CONTEXT_COMMITS = 4
 _NO_MODEL = {
     "en": "No model is configured, so this is the stored analysis.",
     "zh": "未配置模型，以下是已保存的分析。",
@@ -34,11 +37,16 @@ _CUT = {
 
 @dataclass(frozen=True)
 class FollowUpContext:
-    """What a question is about: the digest, the chosen entries, the thread's language."""
+    """What a question is about: the digest, the chosen entries, the thread's language.
+
+    Entries hold commits without patches; `commits` are the chosen entries' whole commits (files
+    and patches, loaded from the store) whose diffs the model is shown.
+    """
 
     digest: RepoDigest | None
     entries: tuple[DigestEntry, ...]
     language: str
+    commits: tuple[Commit, ...] = ()
 
 
 class Answerer(Protocol):
@@ -131,7 +139,7 @@ class ModelAnswerer:
                 _log.info("follow-up answer cut at %d tokens: asking for a shorter one", room)
                 reply = await self._client.text_call(system, user + _SHORTER, room)
         except ModelError as exc:
-            _log.info("follow-up: model failed (%s)", _code(exc))
+            emit(Fallback("follow-up", _code(exc)), _log)
             return None
         text = reply.content.strip()
         if text and reply.finish_reason == "length":
@@ -148,10 +156,10 @@ class ModelAnswerer:
             )
             return "Digest overview:\n" + untrusted(f"{overview}\n{titles}")
         share = max(300, _CONTEXT_DIFF_TOKENS // len(context.entries))
+        whole = {c.sha: c for c in context.commits}
         parts = []
-        for entry in context.entries[:4]:
-            # Splitting large patches is CPU work: keep it off the event loop.
-            diff = (await asyncio.to_thread(self._budget.apply, entry.commit, share)).text
+        for entry in context.entries[:CONTEXT_COMMITS]:
+            diff = await self._diff(whole.get(entry.commit.sha), share)
             parts.append(
                 f"commit_id: {entry.commit.short_sha}\n"
                 + untrusted(
@@ -159,6 +167,12 @@ class ModelAnswerer:
                 )
             )
         return "\n\n".join(parts)
+
+    async def _diff(self, commit: Commit | None, share: int) -> str:
+        if commit is None:  # not in the store (a digest from before commits were kept)
+            return "(not stored)"
+        # Splitting large patches is CPU work: keep it off the event loop.
+        return (await asyncio.to_thread(self._budget.apply, commit, share)).text
 
 
 def _code(exc: ModelError) -> str:

@@ -71,7 +71,7 @@ class HomeBuilder:
         subs = await self._subscriptions(platform)
         repos = {s.repo for s in subs} | self._file_repos(platform)
         found = [
-            d for repo in sorted(repos) for d in await self._archive.list_digests(repo, LATEST)
+            d for repo in sorted(repos) for d in await self._archive.list_summaries(repo, LATEST)
         ]
         found.sort(key=lambda d: (d.day, d.repo), reverse=True)
         digests = tuple(

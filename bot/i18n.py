@@ -124,6 +124,32 @@ TEXT: dict[str, dict[str, str]] = {
         "full_report": "完整报告",
         "in_report": "在完整报告中查看",
         "more_lows": "低重要度变更 {n} 个",
+        "chat_usage": "用法：",
+        "chat_follow_up": "在摘要的讨论串中回复（或回复我的任何消息）即可追问某个变更。",
+        "chat_team_elsewhere": "订阅需要在 Slack 或 Telegram 中创建，这里不行",
+        "chat_explain_one": "explain 需要一个 PR 编号或提交 SHA，例如 explain #6356",
+        "chat_explain_what": "“{ref}” 既不是 PR 编号（#6356），也不是提交 SHA",
+        "chat_unknown_word": "无法理解 “{word}”",
+        "chat_bad_date": "无法识别日期 “{word}”：请使用 today、yesterday、last 或 YYYY-MM-DD",
+        "chat_date_range": "日期 {word} 超出范围：请使用 {first} 到 {last} 之间的日期",
+        "chat_no_repos": (
+            "本聊天还没有关注任何仓库：请在机器人的配置中为 {channel} 添加 [[subscription]]"
+        ),
+        "chat_not_followed": "本频道没有关注 {repo}；关注的仓库：{known}",
+        "chat_not_a_repo": (
+            "无法理解 “{word}”：请给出日期（today、yesterday、YYYY-MM-DD 或 last）"
+            "或本频道关注的仓库：{known}"
+        ),
+        "chat_no_commits_yet": "{repo} 还没有任何提交",
+        "chat_empty_day": "{repo} 在 {day}（{tz}）没有提交。",
+        "chat_latest_commit": "最近一次提交在 {last}：/digest {last} {repo}",
+        "chat_never_committed": "它还没有任何提交。",
+        "sentence_gap": "",
+        "chat_working": "正在生成 {repo} {day} 的摘要…",
+        "chat_working_explain": "正在分析 {what}…",
+        "chat_not_found": "在 {searched} 中没有找到 {what} 对应的提交。",
+        "chat_nothing_followed": "（没有关注的仓库）",
+        "chat_source_failed": "无法读取提交：{error}",
     },
     "en": {
         "title": "Daily update report ({day})",
@@ -131,7 +157,9 @@ TEXT: dict[str, dict[str, str]] = {
         "col_author": "Author",
         "col_title": "Commit",
         "stats": "📊 Summary",
-        "stats_line": "Commits today: {total} | 🔴 High {high} | 🟡 Medium {medium} | 🟢 Low {low}",
+        "stats_line": (
+            "Commits on {day}: {total} | 🔴 High {high} | 🟡 Medium {medium} | 🟢 Low {low}"
+        ),
         "toc": "📋 Contents",
         "group_high": "🔴 High-severity changes ({n})",
         "group_medium": "🟡 Medium-severity changes ({n})",
@@ -176,6 +204,37 @@ TEXT: dict[str, dict[str, str]] = {
         "full_report": "Full report",
         "in_report": "Read in the full report",
         "more_lows": "{n} low-severity changes",
+        "chat_usage": "Usage:",
+        "chat_team_elsewhere": "subscriptions are made in Slack or Telegram, not here",
+        "chat_follow_up": (
+            "Reply in a digest's thread (or to any of my messages) to ask about a change."
+        ),
+        "chat_explain_one": (
+            "explain takes one pull request number or commit SHA, e.g. explain #6356"
+        ),
+        "chat_explain_what": "{ref!r} is neither a pull request number (#6356) nor a commit SHA",
+        "chat_unknown_word": "I don't understand {word!r}",
+        "chat_bad_date": "cannot read the date {word!r}: use today, yesterday, last or YYYY-MM-DD",
+        "chat_date_range": "the date {word} is out of range: use a day from {first} to {last}",
+        "chat_no_repos": (
+            "this chat follows no repository yet: add a [[subscription]] for {channel} "
+            "to the bot's config"
+        ),
+        "chat_not_followed": "this channel does not follow {repo}; it follows: {known}",
+        "chat_not_a_repo": (
+            "I don't understand {word!r}: give a day (today, yesterday, YYYY-MM-DD or last) "
+            "or a repository this channel follows: {known}"
+        ),
+        "chat_no_commits_yet": "{repo} has no commits yet",
+        "chat_empty_day": "No commits in {repo} on {day} ({tz}).",
+        "chat_latest_commit": "Its latest commit was on {last}: /digest {last} {repo}",
+        "chat_never_committed": "It has no commits yet.",
+        "sentence_gap": " ",
+        "chat_working": "Working on {repo}, {day}…",
+        "chat_working_explain": "Looking into {what}…",
+        "chat_not_found": "I found no commit for {what} in {searched}.",
+        "chat_nothing_followed": "no repositories",
+        "chat_source_failed": "{error}",
     },
 }
 

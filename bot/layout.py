@@ -20,7 +20,7 @@ from bot.chat import (
     TextMessage,
     WeeklySummaryMessage,
 )
-from bot.document import EntryDoc, Labels, Section, digest_document, reply_document
+from bot.document import EntryDoc, Labels, Run, Section, digest_document, reply_document
 from bot.week_document import week_document
 
 Style = Literal["plain", "bold", "italic", "code", "link", "pre"]
@@ -34,7 +34,7 @@ CODE_CHUNK = 2900
 
 @dataclass(frozen=True)
 class Span:
-    """A run of text in one style; a link carries its URL."""
+    """A run of text in one style; a span with a URL is a link (a bold one in a title)."""
 
     text: str
     style: Style = "plain"
@@ -100,9 +100,7 @@ def summary_blocks(message: SummaryMessage) -> list[Block]:
     highs = doc.highlights
     if highs:
         lines: list[Line] = [(Span(highs.label, "bold"),)]
-        lines += [
-            (Span("• "), Span(e.title), Span(" "), Span(e.short_sha, "code")) for e in highs.entries
-        ]
+        lines += [(Span("• "), *_title(e, "plain"), Span(" "), _sha(e)) for e in highs.entries]
         blocks.append(Block(tuple(lines)))
     tail = [_link(doc.labels.full_report, message.report_url)]
     tail += [(Span(note, "italic"),) for note in doc.notes]
@@ -155,13 +153,19 @@ def entry_blocks(message: EntryMessage) -> list[Block]:
     return blocks
 
 
+def _title(entry: EntryDoc, style: Style) -> Line:
+    """The title in `style`, each `#N` the document linked to its pull request a link."""
+    runs = entry.title_runs or (Run(entry.title),)
+    return tuple(Span(r.text, style, r.url) for r in runs)
+
+
+def _sha(entry: EntryDoc) -> Span:
+    """The short SHA, linked to its commit where the commit has a page."""
+    return Span(entry.short_sha, "link", entry.url) if entry.url else Span(entry.short_sha, "code")
+
+
 def _title_line(entry: EntryDoc) -> Line:
-    return (
-        Span(f"{entry.severity_label} "),
-        Span(entry.title, "bold"),
-        Span(" "),
-        Span(entry.short_sha, "code"),
-    )
+    return (Span(f"{entry.severity_label} "), *_title(entry, "bold"), Span(" "), _sha(entry))
 
 
 def _compact_entry(entry: EntryDoc, url: str | None) -> Line:

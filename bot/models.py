@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 _PR_PATTERNS = (
     re.compile(r"\(#(\d+)\)\s*$"),
@@ -101,8 +101,13 @@ class ConventionalTitle:
 
 
 @dataclass(frozen=True)
-class Commit:
-    """An immutable commit as the sources report it; `committed_at` is timezone-aware."""
+class CommitInfo:
+    """A commit as a digest shows it: identity, author, time and message, no files or patches.
+
+    Digest entries hold this form, so a built or recalled digest never keeps a day's patch text
+    alive; what needs the diff (explain, follow-ups) loads the whole `Commit` from the store.
+    `committed_at` is timezone-aware.
+    """
 
     repo: str
     sha: str
@@ -110,7 +115,6 @@ class Commit:
     committed_at: datetime
     message: str
     parents: int
-    files: tuple[FileChange, ...]
     url: str | None = None
 
     @property
@@ -135,16 +139,6 @@ class Commit:
         return self.parents > 1
 
     @property
-    def additions(self) -> int:
-        """Lines added across all files."""
-        return sum(f.additions for f in self.files)
-
-    @property
-    def deletions(self) -> int:
-        """Lines deleted across all files."""
-        return sum(f.deletions for f in self.files)
-
-    @property
     def pr_number(self) -> int | None:
         """The pull request named by the title (`… (#6356)` or `Merge pull request #6356 …`)."""
         return pr_number_from_title(self.title)
@@ -153,6 +147,34 @@ class Commit:
     def conventional(self) -> ConventionalTitle:
         """The title parsed as a conventional commit, if it is one."""
         return parse_conventional(self.title)
+
+    def info(self) -> CommitInfo:
+        """This commit without its files: what a digest entry keeps."""
+        return CommitInfo(**self._info_fields())
+
+    def with_files(self, files: tuple[FileChange, ...]) -> Commit:
+        """The whole commit, given its files (as the store keeps them apart)."""
+        return Commit(**self._info_fields(), files=files)
+
+    def _info_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(CommitInfo)}
+
+
+@dataclass(frozen=True)
+class Commit(CommitInfo):
+    """An immutable commit as the sources report it: its info and its files with patches."""
+
+    files: tuple[FileChange, ...] = field(kw_only=True)
+
+    @property
+    def additions(self) -> int:
+        """Lines added across all files."""
+        return sum(f.additions for f in self.files)
+
+    @property
+    def deletions(self) -> int:
+        """Lines deleted across all files."""
+        return sum(f.deletions for f in self.files)
 
 
 def pr_number_from_title(title: str) -> int | None:
@@ -290,9 +312,9 @@ class CommitAnalysis:
 
 @dataclass(frozen=True)
 class DigestEntry:
-    """A commit with its analysis."""
+    """A commit (without its patches: `Commit.info()`) with its analysis."""
 
-    commit: Commit
+    commit: CommitInfo
     analysis: CommitAnalysis
 
 
@@ -318,6 +340,43 @@ class RepoDigest:
     def group(self, severity: Severity) -> tuple[DigestEntry, ...]:
         """Entries of one severity, in digest order."""
         return tuple(e for e in self.entries if e.analysis.severity is severity)
+
+    def summary(self) -> DigestSummary:
+        """What an index lists of this digest."""
+        counts = self.counts()
+        return DigestSummary(
+            self.repo,
+            self.day,
+            self.tz,
+            self.language,
+            counts[Severity.HIGH],
+            counts[Severity.MEDIUM],
+            counts[Severity.LOW],
+            self.overview,
+        )
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    """A stored digest's summary row: its identity and severity counts, none of its entries."""
+
+    repo: str
+    day: date
+    tz: str
+    language: str
+    high: int
+    medium: int
+    low: int
+    overview: str | None = None
+
+    @property
+    def total(self) -> int:
+        """How many commits the digest has."""
+        return self.high + self.medium + self.low
+
+    def counts(self) -> dict[Severity, int]:
+        """How many entries each severity has (as RepoDigest.counts)."""
+        return {Severity.HIGH: self.high, Severity.MEDIUM: self.medium, Severity.LOW: self.low}
 
 
 def order_entries(entries: list[DigestEntry]) -> tuple[DigestEntry, ...]:

@@ -12,6 +12,7 @@ from bot.models import (
     AnalyzerIdentity,
     Commit,
     CommitAnalysis,
+    DigestSummary,
     RepoDigest,
     Usage,
 )
@@ -24,8 +25,13 @@ class CommitSource(Protocol):
         """The `owner/name` (or directory name) shown in reports."""
         ...
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
-        """Commits on the branch whose committer time falls in the window, oldest first."""
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
+        """Commits on the branch whose committer time falls in the window, oldest first.
+
+        `progress`, when given, is told how the fetch goes (commits read, waits for a limit).
+        """
         ...
 
     async def latest_commit_time(self) -> datetime | None:
@@ -101,14 +107,21 @@ class ModelClient(Protocol):
 
 
 class CommitStore(Protocol):
-    """Commits kept by SHA: they never change, so a re-run fetches only the list."""
+    """Commits kept by SHA: they never change, so a re-run fetches only the list.
+
+    The one place a commit's patches are kept; digests reference commits.
+    """
 
     async def get_commit(self, repo: str, sha: str) -> Commit | None:
-        """A stored commit, or None."""
+        """A stored commit with its files and patches, or None."""
         ...
 
     async def put_commit(self, commit: Commit) -> None:
         """Keep a commit."""
+        ...
+
+    async def put_commits(self, commits: Sequence[Commit]) -> None:
+        """Keep several commits in one transaction (those already kept are skipped)."""
         ...
 
 
@@ -119,6 +132,12 @@ class AnalysisStore(Protocol):
         self, sha: str, identity: AnalyzerIdentity, language: str
     ) -> CommitAnalysis | None:
         """A cached analysis, or None."""
+        ...
+
+    async def get_analyses(
+        self, shas: Sequence[str], identity: AnalyzerIdentity, language: str
+    ) -> dict[str, CommitAnalysis]:
+        """The cached analyses of several commits, by SHA (one query, not one per commit)."""
         ...
 
     async def put_analysis(self, analysis: CommitAnalysis) -> None:
@@ -134,11 +153,11 @@ class DigestStore(Protocol):
     """Built digests, so a command can recall one."""
 
     async def get_digest(self, repo: str, day: date, tz: str, language: str) -> RepoDigest | None:
-        """A stored digest, or None."""
+        """A stored digest (entries without patches), or None."""
         ...
 
     async def put_digest(self, digest: RepoDigest) -> None:
-        """Keep (or replace) a digest."""
+        """Keep (or replace) a digest; its commits must be in the CommitStore already."""
         ...
 
 
@@ -146,11 +165,17 @@ class DigestArchive(Protocol):
     """Stored digests for the report pages."""
 
     async def get_digest(self, repo: str, day: date, tz: str, language: str) -> RepoDigest | None:
-        """A stored digest, or None."""
+        """A stored digest (entries without patches), or None."""
         ...
 
-    async def list_digests(self, repo: str, limit: int = 400) -> list[RepoDigest]:
-        """A repository's stored digests, newest day first."""
+    async def list_summaries(self, repo: str, limit: int = 400) -> list[DigestSummary]:
+        """A repository's stored digests as summary rows (no entries), newest day first."""
+        ...
+
+    async def summaries_with(
+        self, repo: str, shas: Sequence[str], limit: int = 100
+    ) -> list[DigestSummary]:
+        """The summary rows of the digests that list any of `shas` (commits), newest first."""
         ...
 
 
@@ -159,4 +184,16 @@ class Progress(Protocol):
 
     def __call__(self, done: int, total: int) -> None:
         """Report `done` of `total` commits analyzed."""
+        ...
+
+
+class FetchProgress(Protocol):
+    """Told how a source's fetch is going; the CLI draws it on a terminal."""
+
+    def fetched(self, done: int, total: int) -> None:
+        """`done` of the window's `total` commits have been read."""
+        ...
+
+    def waiting(self, seconds: float, reason: str) -> None:
+        """The source waits `seconds` before going on, for `reason` (a rate limit)."""
         ...

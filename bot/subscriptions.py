@@ -16,6 +16,57 @@ from bot.models import Severity
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# Words `/digest` reads as a day or a command: a repository named so could not be asked for.
+_RESERVED = frozenset({"today", "yesterday", "last", "help", "explain"})
+
+
+class RepoName(StrictModel):
+    """A local repository under a name of its own: `{path = "/srv/git/tools", name = "tools"}`."""
+
+    path: str = Field(min_length=1)
+    name: str = Field(pattern=_NAME)
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_command_word(cls, value: str) -> str:
+        return usable_name(value)
+
+    @property
+    def spec(self) -> str:
+        """The `NAME=PATH` form the sources and `--repo` take."""
+        return f"{self.name}={self.path}"
+
+
+def _repo_spec(table: dict[str, object]) -> str:
+    """A `{path, name}` table as `NAME=PATH`; its errors in one line (the `repos` key's)."""
+    try:
+        return RepoName.model_validate(table).spec
+    except ValidationError as exc:
+        said = [
+            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        raise ValueError("; ".join(said)) from None
+
+
+def split_repo_spec(spec: str) -> tuple[str | None, str]:
+    """`NAME=PATH` → (NAME, PATH); anything else (`owner/name`, a path) → (None, spec).
+
+    A name has no slash, so `/srv/a=b` stays a path.
+    """
+    name, sep, path = spec.partition("=")
+    if sep and path and re.fullmatch(_NAME, name):
+        return usable_name(name), path
+    return None, spec
+
+
+def usable_name(name: str) -> str:
+    """A repository name `/digest` can be asked for: not a day or command word."""
+    if name.lower() in _RESERVED:
+        raise ConfigError(
+            f"a repository cannot be named {name!r}: /digest reads it as a day or a command"
+        )
+    return name
 
 
 class Subscription(StrictModel):
@@ -45,6 +96,15 @@ class Subscription(StrictModel):
         if isinstance(data, dict) and data.get("cadence") == "weekly" and "days" not in data:
             return {**data, "days": ("mon",)}
         return data
+
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _named_repos(cls, value: object) -> object:
+        # A table names a local repository; it is kept as the `NAME=PATH` string the sources
+        # take, so every consumer of `repos` reads one form.
+        if not isinstance(value, list | tuple):
+            return value
+        return tuple(_repo_spec(item) if isinstance(item, dict) else item for item in value)
 
     @field_validator("telegram_chat", mode="before")
     @classmethod

@@ -9,7 +9,8 @@ completed. The week is posted once, under a post key of its own, through the sam
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date
+from functools import partial
 
 from bot.cadence import covered_days
 from bot.chat import ChatPoster, WeeklySummaryMessage
@@ -17,7 +18,8 @@ from bot.daily import DailyPoster, DailyResult
 from bot.days import DayWindow
 from bot.delivery import Publisher, ReportLinks, post_key
 from bot.digest import CommitFilter, DigestEngine
-from bot.errors import DeliveryError, LostClaim
+from bot.errors import DeliveryError, LostClaim, SourceError
+from bot.fanout import in_order
 from bot.models import RepoDigest
 from bot.ports import CommitSource
 from bot.subscriptions import Subscription
@@ -52,10 +54,29 @@ class WeeklyPoster(DailyPoster):
             for day in covered_days(s, fired_on)
         ]
 
-    async def _one(
-        self, subscription: Subscription, spec: str, window: DayWindow, poster: ChatPoster
+    async def run(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
+        """Post the seven days before `fired_on` (in the subscription's zone), per repository."""
+        poster = self._poster_for(subscription)
+        results = []
+        weeks = [partial(self._week, subscription, spec, fired_on) for spec in subscription.repos]
+        async for spec, built in in_order(weeks):
+            if isinstance(built, SourceError):  # said once, in the result; the next one goes on
+                results.append(DailyResult(spec, 0, None, built))
+            else:
+                results.append(await self._post_week(subscription, built, poster))
+        return results
+
+    async def _week(
+        self, subscription: Subscription, spec: str, fired_on: date
+    ) -> tuple[str, list[RepoDigest] | SourceError]:
+        try:
+            return spec, await self.days(subscription, spec, fired_on)
+        except SourceError as exc:
+            return spec, exc
+
+    async def _post_week(
+        self, subscription: Subscription, days: list[RepoDigest], poster: ChatPoster
     ) -> DailyResult:
-        days = await self.days(subscription, spec, window.day + timedelta(days=1))
         week = week_digest(days)
         if not week.entries and subscription.skip_empty:
             return DailyResult(week.repo, 0, None)

@@ -3,109 +3,146 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import FilterConfig, Settings, load_settings
-from bot.days import DayWindow, local_zone_name, parse_day, zone
-from bot.errors import DigestbotError, OutputError, SourceError
+from bot.errors import DigestbotError
 from bot.i18n import LANGUAGES
-from bot.models import Report, Severity
-from bot.ports import CommitSource
-from bot.report import render_report
 from digestbot.failures import (
     EXIT_FAILURE,
     debugging,
     exit_status,
     log_unexpected,
     resource_line,
+    state_dir,
     unexpected_line,
 )
-from digestbot.logs import configure_logging
-from digestbot.wiring import ANALYZER_MODES, Core, open_core, warn
+from digestbot.terminal import ANALYZER_MODES, warn
+
+# The core (pydantic, SQLAlchemy, PyGithub…) costs ~1.5 s of CPU to import: each command imports
+# what it uses when it runs, so `--help` and `--version` stay instant.
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+_REPO_HELP = (
+    "OWNER/NAME (GitHub), a path (local git), or NAME=PATH to name a local repository "
+    "; repeatable (default: the current directory)"
+)
+_CONFIG_HELP = "TOML file: settings and [[subscription]] tables (default: $DIGESTBOT_CONFIG)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+    """The argument parser for every subcommand; every option's help names its default."""
     parser = argparse.ArgumentParser(prog="digestbot", description=__doc__)
     from importlib.metadata import version  # the installed distribution's, never a copy
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('digestbot')}")
     sub = parser.add_subparsers(dest="command", required=True)
     digest = sub.add_parser("digest", help="print the full report of a day's commits")
+    digest.add_argument("--repo", action="append", help=_REPO_HELP)
     digest.add_argument(
-        "--repo",
-        action="append",
-        help="OWNER/NAME or a path (repeatable); default: the current directory's repository",
+        "--branch", help="branch to read (default: the checked-out or default branch)"
     )
-    digest.add_argument("--branch", help="branch to read (default: checked-out / default)")
-    digest.add_argument("--date", default="yesterday", help="today|yesterday|YYYY-MM-DD|last")
-    digest.add_argument("--tz", default=None, help="IANA time zone (default: the local zone)")
-    digest.add_argument("--lang", default="en", choices=LANGUAGES)
-    digest.add_argument("--out", default="-", help="file to write, or - for stdout")
-    digest.add_argument("--analyzer", default="auto", choices=ANALYZER_MODES)
-    _add_common(digest)
-    digest.add_argument("--no-merges", action="store_true", help="leave out merge commits")
+    digest.add_argument(
+        "--date",
+        default="yesterday",
+        help="today|yesterday|YYYY-MM-DD|last, last being the latest day with commits "
+        "(default: %(default)s)",
+    )
+    _add_reading(digest)
+    digest.add_argument(
+        "--out", default="-", help="file to write, or - for stdout (default: %(default)s)"
+    )
+    digest.add_argument(
+        "--no-merges", action="store_true", help="leave out merge commits (default: kept)"
+    )
     digest.add_argument(
         "--exclude-author",
         action="append",
         default=[],
         metavar="PATTERN",
-        help="leave out authors matching a pattern, e.g. '*[bot]'",
+        help="leave out authors matching a pattern, e.g. '*[bot]' (default: none)",
     )
     digest.add_argument(
         "--exclude-path",
         action="append",
         default=[],
         metavar="GLOB",
-        help="leave out files matching a glob",
+        help="leave out files matching a glob, e.g. 'docs/generated/*' (default: none)",
     )
+    _add_common(digest)
     chat = sub.add_parser("chat", help="a console channel: /digest commands and follow-ups")
-    chat.add_argument("--repo", action="append", help="OWNER/NAME or a path (repeatable)")
-    chat.add_argument("--tz", default=None, help="IANA time zone (default: the local zone)")
-    chat.add_argument("--lang", default="en", choices=LANGUAGES)
-    chat.add_argument("--analyzer", default="auto", choices=ANALYZER_MODES)
+    chat.add_argument("--repo", action="append", help=_REPO_HELP)
+    _add_reading(chat)
     _add_common(chat)
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     _add_common(migrate)
     post = sub.add_parser("post", help="post one subscription's digest now (backfill, retry)")
-    post.add_argument("--subscription", required=True, help="the subscription's name")
-    post.add_argument("--date", default="yesterday", help="the day to digest: yesterday|YYYY-MM-DD")
+    post.add_argument("--subscription", required=True, help="the subscription's name (required)")
+    post.add_argument(
+        "--date",
+        default="yesterday",
+        help="the day to digest: yesterday|today|YYYY-MM-DD (default: %(default)s)",
+    )
     _add_common(post)
     for name, text in (
         ("web", "serve Slack's HTTP endpoint, Telegram's webhook, health and report pages"),
         ("clock", "run the daily scheduler (plus Slack Socket Mode and Telegram polling)"),
         ("run", "web and clock in one process, for self-hosting"),
+        ("worker", "run queued build and post jobs (needs DIGESTBOT_QUEUE=postgres)"),
     ):
         role = sub.add_parser(name, help=text)
-        if name != "clock":
-            role.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        if name in ("web", "run"):
+            role.add_argument(
+                "--port",
+                type=int,
+                default=int(os.environ.get("PORT", "8000")),
+                help="the port to listen on (default: $PORT, else 8000; now %(default)s)",
+            )
         _add_common(role)
     return parser
+
+
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    """The zone, language and analyzer of `digest` and `chat`."""
+    parser.add_argument(
+        "--tz", default=None, help="IANA time zone of the day (default: this machine's zone)"
+    )
+    parser.add_argument(
+        "--lang", default="en", choices=LANGUAGES, help="report language (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--analyzer",
+        default="auto",
+        choices=ANALYZER_MODES,
+        help="auto: the model when OPENAI_API_KEY is set, else the offline rules "
+        "(default: %(default)s)",
+    )
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     default = os.environ.get("DIGESTBOT_CONFIG")
     parser.add_argument(
-        "--config",
-        type=Path,
-        default=Path(default) if default else None,
-        help="TOML file: settings and [[subscription]] tables (default: $DIGESTBOT_CONFIG)",
+        "--config", type=Path, default=Path(default) if default else None, help=_CONFIG_HELP
     )
-    parser.add_argument("--database", help="database URL (default: $DATABASE_URL or SQLite)")
+    parser.add_argument(
+        "--database",
+        help="database URL (default: $DATABASE_URL, else sqlite:///digestbot.sqlite3)",
+    )
     parser.add_argument(
         "--debug",
         action="store_true",
-        help="show the traceback of an unexpected error (also DIGESTBOT_DEBUG=1)",
+        help="show the traceback of an unexpected error, as DIGESTBOT_DEBUG=1 does (default: off)",
     )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.config import FilterConfig, load_settings
+
     settings = load_settings(os.environ, args.config)
     if args.database:
         settings = settings.model_copy(update={"database_url": args.database})
@@ -141,48 +178,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from digestbot.logs import configure_logging
+
     settings = _settings(args)
     configure_logging(settings, os.environ, level=_log_level(args.command))
     if args.command == "migrate":
         from bot.storage.database import migrate
 
         migrate(settings.database_url)
+        if settings.queue.enabled:
+            from digestbot.queue import migrate_queue
+
+            asyncio.run(migrate_queue(settings.database_url))
         return 0
     if args.command == "chat":
         return asyncio.run(_chat(args, settings))
-    if args.command in ("post", "web", "clock", "run"):
+    if args.command in ("post", "web", "clock", "run", "worker"):
         from digestbot.roles import run_role
 
         return asyncio.run(run_role(args, settings))
-    return asyncio.run(_digest(args, settings))
+    from digestbot.digest_command import run_digest
+
+    return asyncio.run(run_digest(args, settings))
 
 
 def _log_level(command: str) -> int:
     # The long-running roles log every post and request; one-shot commands (`post` included:
     # it says what it did in its own lines) only problems.
-    return logging.INFO if command in ("web", "clock", "run") else logging.WARNING
-
-
-async def _digest(args: argparse.Namespace, settings: Settings) -> int:
-    tz = args.tz or local_zone_name()
-    zone(tz)
-    day = parse_day(args.date, tz)
-    _check_out(args.out)  # before any work: a report that cannot be written is not built
-    core = await open_core(settings, args.analyzer)
-    try:
-        if core.analyzer_note:
-            warn(core.analyzer_note)
-        sources = [core.source(spec, args.branch) for spec in (args.repo or ["."])]
-        report = await _build_report(core, sources, day, tz, args.lang)
-    finally:
-        await core.close()
-    _write(render_report(report), args.out)
-    warn(closing_line(report, core))
-    return 0
+    return logging.INFO if command in ("web", "clock", "run", "worker") else logging.WARNING
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import run_console
+    from bot.days import local_zone_name, zone
+    from digestbot.wiring import open_core
 
     tz = args.tz or local_zone_name()
     zone(tz)
@@ -191,99 +222,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         if core.analyzer_note:
             warn(core.analyzer_note)
         conversation = await core.conversation(args.repo or ["."], tz, args.lang)
-        await run_console(conversation, sys.stdin, sys.stdout)
+        await run_console(conversation, sys.stdin, sys.stdout, state_dir() / "history")
     finally:
         await core.close()
     return 0
-
-
-async def _build_report(
-    core: Core, sources: list[CommitSource], day: date | None, tz: str, language: str
-) -> Report:
-    if day is None:
-        latest = [t for t in [await s.latest_commit_time() for s in sources] if t]
-        if not latest:
-            names = ", ".join([await s.repo_name() for s in sources])
-            raise SourceError(f"{names} has no commits yet: there is no last day to digest")
-        day = DayWindow.of(max(latest), tz).day
-    window = DayWindow(day, tz)
-    digests = []
-    for source in sources:
-        bar = _Bar(await source.repo_name()) if sys.stderr.isatty() else None
-        digests.append(await core.engine.build(source, window, language, bar))
-    return Report(day, language, tuple(digests))
-
-
-class _Bar:
-    """A one-line progress bar on stderr (only drawn on a terminal)."""
-
-    def __init__(self, label: str) -> None:
-        self._label = label
-
-    def __call__(self, done: int, total: int) -> None:
-        width = 24
-        filled = width * done // max(total, 1)
-        end = "\n" if done >= total else ""
-        sys.stderr.write(
-            f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}"
-        )
-        sys.stderr.flush()
-
-
-def _check_out(out: str) -> None:
-    """Refuse an --out that cannot be written, before the digest is built."""
-    if out == "-":
-        return
-    target = Path(out)
-    folder = target.parent
-    if target.is_dir():
-        raise OutputError(f"cannot write the report to {out}: it is a directory")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write the report to {out}: {folder} does not exist")
-    if not os.access(target if target.exists() else folder, os.W_OK):
-        raise OutputError(f"cannot write the report to {out}: permission denied")
-
-
-def _write(markdown: str, out: str) -> None:
-    try:
-        if out == "-":
-            sys.stdout.write(markdown)
-            sys.stdout.flush()
-            return
-        Path(out).write_text(markdown, encoding="utf-8")
-    except OSError as exc:
-        where = "stdout" if out == "-" else out
-        raise OutputError(
-            f"cannot write the report to {where}: {exc.strerror or exc}; the digest is stored, "
-            "so running again prints it without new model calls"
-        ) from None
-
-
-def closing_line(report: Report, core: Core) -> str:
-    """The last line: what was digested and what the model cost."""
-    counts = {s: 0 for s in Severity}
-    for digest in report.digests:
-        for severity, n in digest.counts().items():
-            counts[severity] += n
-    total = sum(counts.values())
-    usage = report.usage
-    line = (
-        f"{report.day.isoformat()}: {len(report.digests)} repositories, {total} commits "
-        f"(high {counts[Severity.HIGH]}, medium {counts[Severity.MEDIUM]}, "
-        f"low {counts[Severity.LOW]}); analyzer {core.engine.analyzer.identity.name}; "
-        f"model calls {usage.calls}, tokens {usage.prompt_tokens} prompt + "
-        f"{usage.completion_tokens} completion"
-    )
-    if usage.model_unreachable:
-        fallen = sum(
-            1 for d in report.digests for e in d.entries if e.analysis.fallback_reason is not None
-        )
-        line += f"; model unreachable: analyzed by the rules ({fallen} of {total} commits)"
-    model = core.settings.model
-    if model.prompt_price_per_million is not None and model.completion_price_per_million:
-        cost = (
-            usage.prompt_tokens * model.prompt_price_per_million
-            + usage.completion_tokens * model.completion_price_per_million
-        ) / 1e6
-        line += f", cost ${cost:.4f}"
-    return line

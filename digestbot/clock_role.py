@@ -1,4 +1,4 @@
-"""The clock role: the scheduler and its catch-up, chat subscriptions followed live, Socket Mode."""
+"""The clock role: the scheduler and its catch-up, and chat subscriptions followed live."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from adapters.slack.app import socket_mode
-from scheduler.clock import DailyClock
+from scheduler.clock import DailyClock, build_scheduler, catch_up
 from scheduler.live import LiveSchedule
 
 if TYPE_CHECKING:
@@ -22,10 +20,9 @@ STOP_SECONDS = 25  # Heroku sends SIGKILL 30 s after SIGTERM
 
 @dataclass
 class Clock:
-    """The clock role: the scheduler, catch-up, Slack Socket Mode and Telegram polling."""
+    """The clock role: the scheduler, catch-up and chat subscriptions (platforms start apart)."""
 
     service: Service
-    socket: AsyncSocketModeHandler | None = None
     scheduler: AsyncIOScheduler | None = None
     daily: DailyClock | None = None
     live: LiveSchedule | None = None
@@ -34,18 +31,21 @@ class Clock:
     async def start(self, now: datetime) -> None:
         """Start everything the clock owns; catch-up runs in the background, with retries."""
         service = self.service
-        self.daily = DailyClock(service.subscriptions, service.post)
-        self.daily.catch_up(now)
-        self.scheduler = self.daily.scheduler()
+        if service.fire is not None:  # a queue: each firing enqueues, workers post and retry
+            self.scheduler = build_scheduler(service.subscriptions, service.fire)
+            for subscription, today in catch_up(service.subscriptions, now):
+                await service.fire(subscription, today)
+        else:
+            self.daily = DailyClock(service.subscriptions, service.post)
+            self.daily.catch_up(now)
+            self.scheduler = self.daily.scheduler()
         self.scheduler.start()
         self._follow_chat_subscriptions()
-        app_token = service.core.settings.slack.app_token
-        if service.slack_app is not None and app_token is not None:
-            self.socket = socket_mode(service.slack_app, app_token.get_secret_value())
-            await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     def _follow_chat_subscriptions(self) -> None:
         """Schedule the subscriptions made in chat, and follow their changes live."""
+        # With a queue the file's subscriptions are enqueued; chat subscriptions are not yet
+        # (LiveSchedule runs them through this process's DailyClock): see docs/architecture.md.
         team, daily = self.service.team, self.daily
         if team is None or daily is None:
             return
@@ -62,7 +62,5 @@ class Clock:
             await self.live.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        if self.socket is not None:
-            await self.socket.close_async()  # type: ignore[no-untyped-call]
         if self.daily is not None:
             await self.daily.stop(STOP_SECONDS - 10)

@@ -42,10 +42,15 @@ def resource_line(exc: BaseException) -> str | None:
     return None
 
 
-def error_log() -> Path:
-    """Where unexpected errors are written: $XDG_STATE_HOME/digestbot/errors.log (or ~/.local)."""
+def state_dir() -> Path:
+    """The state folder: $XDG_STATE_HOME/digestbot, else ~/.local/state/digestbot."""
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "digestbot" / "errors.log"
+    return Path(state) / "digestbot"
+
+
+def error_log() -> Path:
+    """Where unexpected errors are written: the state folder's errors.log."""
+    return state_dir() / "errors.log"
 
 
 def log_unexpected(exc: BaseException, command: str) -> Path | None:

@@ -77,6 +77,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram.bot_token,
         settings.telegram.webhook_secret,
         settings.web.link_secret,
+        settings.web.metrics_token,
     ]
     found = [v.get_secret_value() for v in values if v is not None]
     if settings.telegram.bot_token is not None:  # `<id>:<secret>`: PTB errors show the secret part

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import uvicorn
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,21 +35,25 @@ from adapters.telegram.app import (
     telegram_poster,
     webhook_endpoint,
 )
-from adapters.telegram.app import initialize as initialize_telegram
-from adapters.telegram.app import start as start_telegram
 from adapters.telegram.app import stop as stop_telegram
 from adapters.telegram.team import TelegramAdmins
 from adapters.web.limits import guarded_app
 from adapters.web.routes import ReportRoutes
 from adapters.web.server import server_config
+from bot import log_messages as say
 from bot.chat import ChatPoster
 from bot.conversation import ChannelSetup, Conversation
 from bot.daily import DailyPoster, DailyResult, describe
+from bot.errors import ConfigError
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.inbound_store import SqlInboundLog
 from bot.subscriptions import Subscription
 from bot.weekly import WeeklyPoster
+from digestbot.chat_starts import SlackStart, TelegramStart
 from digestbot.clock_role import STOP_SECONDS, Clock
+from digestbot.logs import Redactor, secrets_of
+from digestbot.metrics import PrometheusSink, metrics_route
+from digestbot.platforms import PlatformRunner, StartPolicy
 from digestbot.team_parts import TeamParts, source_of, team_parts
 from digestbot.wiring import Core
 
@@ -65,20 +70,54 @@ class Service:
     daily: DailyPoster
     posters: dict[str, ChatPoster] = field(default_factory=dict)
     slack_app: AsyncApp | None = None
+    slack_client: AsyncWebClient | None = None
     telegram: TelegramApp | None = None
+    # How a firing runs: None posts in this process; with a queue, it enqueues (digestbot.queue).
+    fire: Callable[[Subscription, date], Awaitable[object]] | None = None
+    platforms: dict[str, PlatformRunner] = field(default_factory=dict)
+    metrics: PrometheusSink | None = None
     weekly: WeeklyPoster | None = None
     team: TeamParts | None = None
+    _slack_start: SlackStart | None = None
 
     async def post(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
         """Run one subscription now (the CLI's `post`, the scheduler's jobs), and log it."""
         weekly = subscription.cadence == "weekly" and self.weekly is not None
         poster = self.weekly if weekly and self.weekly is not None else self.daily
         results = await poster.run(subscription, fired_on)
-        _log.info(describe(subscription, results))
+        day = (fired_on - timedelta(days=1)).isoformat()
+        ids = {"subscription": subscription.name, "day": day}
+        _log.info(say.daily_run(describe(subscription, results)), extra=ids)
         return results
 
+    def start_platforms(self, *, web: bool, clock: bool, policy: StartPolicy | None = None) -> None:
+        """Start every configured platform in the background; none waits for another."""
+        settings = self.core.settings
+        redact = Redactor(secrets_of(settings))
+        if self.slack_app is not None and self.slack_client is not None:
+            app_token = settings.slack.app_token if clock else None  # Socket Mode: the clock's
+            token = app_token.get_secret_value() if app_token else None
+            slack = self._slack_start = SlackStart(self.slack_client, self.slack_app, token)
+            check = slack.check if token else None
+            self.platforms["slack"] = PlatformRunner(
+                "slack", slack, check=check, policy=policy, redact=redact
+            )
+        if self.telegram is not None:
+            config = settings.telegram
+            telegram = TelegramStart.for_role(self.telegram, config, web=web, clock=clock)
+            check = telegram.check if telegram.polling else None
+            self.platforms["telegram"] = PlatformRunner(
+                "telegram", telegram, check=check, policy=policy, redact=redact
+            )
+        for runner in self.platforms.values():
+            runner.launch()
+
     async def close(self) -> None:
-        """Release clients and the database."""
+        """Stop the platforms, release clients and the database."""
+        for runner in self.platforms.values():
+            await runner.stop()
+        if self._slack_start is not None:
+            await self._slack_start.close()
         if self.telegram is not None:
             await stop_telegram(self.telegram)
         await self.core.close()
@@ -87,21 +126,32 @@ class Service:
 async def channel_setups(
     core: Core, subscriptions: tuple[Subscription, ...]
 ) -> dict[tuple[str, str], ChannelSetup]:
-    """What each chat follows: the repositories of every subscription posting there."""
+    """What each chat follows: the repositories of every subscription posting there.
+
+    `/digest DATE NAME` picks a repository by its name, so one chat's names must differ.
+    """
     setups: dict[tuple[str, str], ChannelSetup] = {}
+    specs: dict[tuple[str, str, str], str] = {}  # (platform, channel, name) → the spec named
     for s in subscriptions:
         named = {}
+        key = (s.target.platform, s.target.channel)
         for spec in s.repos:
             source = core.source(spec)
-            named[await source.repo_name()] = source
-        key = (s.target.platform, s.target.channel)
+            name = await source.repo_name()
+            if specs.setdefault((*key, name), spec) != spec:
+                raise ConfigError(
+                    f"{name!r} names two repositories of {key[0]} {key[1]} "
+                    f"({specs[(*key, name)]} and {spec}): give one another name, "
+                    f'e.g. {{path = "…", name = "…"}}'
+                )
+            named[name] = source
         first = setups.get(key, ChannelSetup({}, s.tz, s.language))  # its zone and language win
         setups[key] = replace(first, sources={**first.sources, **named})
     return setups
 
 
 async def open_service(core: Core, subscriptions: tuple[Subscription, ...]) -> Service:
-    """Build the conversation, the posters for configured platforms, and the daily poster."""
+    """Build the conversation, the posters and the daily poster; no platform is called yet."""
     setups = await channel_setups(core, subscriptions)
     team = team_parts(core, subscriptions, setups)  # its channels add the chat's subscriptions
     publisher = core.publisher()
@@ -120,7 +170,7 @@ async def open_service(core: Core, subscriptions: tuple[Subscription, ...]) -> S
     service = Service(core, subscriptions, conversation, daily, posters, team=team)
     service.weekly = WeeklyPoster(core.engine, publisher, sources, posters, core.links)
     _add_slack(service)
-    await _add_telegram(service)
+    _add_telegram(service)
     return service
 
 
@@ -129,7 +179,7 @@ def _add_slack(service: Service) -> None:
     slack = service.core.settings.slack
     if slack.bot_token is None:
         return
-    client = slack_client(slack.bot_token.get_secret_value(), slack.api_url)
+    client = service.slack_client = slack_client(slack.bot_token.get_secret_value(), slack.api_url)
     pacer = slack_pacer()
     service.posters["slack"] = SlackPoster(client, pacer)
     secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
@@ -149,8 +199,8 @@ def _add_slack(service: Service) -> None:
         team.authorities["slack"] = SlackMembership(client, managers)
 
 
-async def _add_telegram(service: Service) -> None:
-    """Telegram's application; its handlers and the daily posts share one poster."""
+def _add_telegram(service: Service) -> None:
+    """Telegram's application (not started: getMe is the platform runner's job)."""
     telegram = service.core.settings.telegram
     if telegram.bot_token is None:
         return
@@ -165,7 +215,6 @@ async def _add_telegram(service: Service) -> None:
         seen,
         buttons=team.buttons if team else None,
     )
-    await initialize_telegram(application)  # getMe: a wrong token or no network shows here
     service.telegram = application
     service.posters["telegram"] = shared_poster(application)
     if team is not None:
@@ -173,7 +222,11 @@ async def _add_telegram(service: Service) -> None:
 
 
 async def health(request: Request) -> JSONResponse:
-    """200 when the database answers, 503 otherwise; the reason goes to the log, not the page."""
+    """200 while the database answers (the only hard dependency), with each platform's state.
+
+    A degraded platform does not make the process unhealthy: the others, the pages and the
+    scheduler run on, and it recovers by itself. Reasons shown carry no secret.
+    """
     service: Service = request.app.state.service
     try:
         async with service.core.store.engine.connect() as conn:
@@ -182,15 +235,32 @@ async def health(request: Request) -> JSONResponse:
         # Host, port and user help an attacker: the probe's caller sees a status only.
         _log.warning("healthz: the database did not answer: %s: %s", type(exc).__name__, exc)
         return JSONResponse({"ok": False, "database": "unavailable"}, status_code=503)
-    return JSONResponse({"ok": True, "subscriptions": len(service.subscriptions)})
+    platforms = {name: r.status.as_json() for name, r in service.platforms.items()}
+    body = {"ok": True, "database": "ok", "subscriptions": len(service.subscriptions)}
+    return JSONResponse(body | {"platforms": platforms})
 
 
-def web_app(service: Service) -> Starlette:
-    """The web process: health, Slack's HTTP endpoint, Telegram's webhook, report pages.
+def web_app(service: Service, *, pages: bool = True) -> Starlette:
+    """The web process: health, metrics, Slack's HTTP endpoint, Telegram's webhook, pages.
 
     Every route sits behind adapters.web.limits (body cap, sane URLs, security headers).
+    `pages=False` (the clock's METRICS_PORT) serves health and metrics only.
     """
     routes: list[BaseRoute] = [Route("/healthz", health)]
+    if service.metrics is not None:
+        token = service.core.settings.web.metrics_token
+        routes.append(metrics_route(service.metrics, token.get_secret_value() if token else None))
+    if pages:
+        routes += _chat_routes(service)
+        votes = service.team.votes if service.team else None
+        routes += ReportRoutes(service.core.store, service.core.signer, votes).routes()
+    app = guarded_app(routes)
+    app.state.service = service
+    return app
+
+
+def _chat_routes(service: Service) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
     signing = service.core.settings.slack.signing_secret
     if service.slack_app is not None and signing is not None:
         # Checked before Bolt parses the body: unsigned requests never reach it.
@@ -200,27 +270,7 @@ def web_app(service: Service) -> Starlette:
     if service.telegram is not None and telegram.webhook_secret is not None:
         hook = webhook_endpoint(service.telegram, telegram.webhook_secret.get_secret_value())
         routes.append(Route("/telegram/webhook", hook, methods=["POST"]))
-    votes = service.team.votes if service.team else None
-    pages = ReportRoutes(service.core.store, service.core.signer, votes).routes()
-    app = guarded_app([*routes, *pages])
-    app.state.service = service
-    return app
-
-
-async def start_chat(service: Service, *, polling: bool) -> None:
-    """Start Telegram: polling (clock role without a webhook) or the webhook (web role)."""
-    if service.telegram is None:
-        return
-    config = service.core.settings.telegram
-    secret = config.webhook_secret.get_secret_value() if config.webhook_secret else None
-    if polling and config.webhook_url:
-        return  # the web process owns Telegram when a webhook is configured
-    await start_telegram(
-        service.telegram,
-        polling=polling,
-        webhook_url=None if polling else config.webhook_url,
-        secret=secret,
-    )
+    return routes
 
 
 class _Server(uvicorn.Server):
@@ -236,16 +286,30 @@ def _on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def serve(service: Service, *, port: int | None, clock: bool, now: datetime) -> None:
-    """Run the roles asked for until SIGTERM, then stop within Heroku's 30 s."""
+@dataclass(frozen=True)
+class Roles:
+    """What a process runs: the web pages and chat endpoints, the clock, and on which port."""
+
+    port: int | None
+    web: bool
+    clock: bool
+    policy: StartPolicy | None = None
+
+
+async def serve(service: Service, roles: Roles, *, now: datetime) -> None:
+    """Run the roles asked for until SIGTERM, then stop within Heroku's 30 s.
+
+    Nothing here waits for a chat platform: each starts (and retries) in the background.
+    """
     stop = asyncio.Event()
     _on_signals(stop)
-    server = _Server(server_config(web_app(service), "0.0.0.0", port)) if port is not None else None
-    if server is not None:
-        await start_chat(service, polling=False)
-    running = Clock(service) if clock else None
+    server = None
+    if roles.port is not None:
+        config = server_config(web_app(service, pages=roles.web), "0.0.0.0", roles.port)
+        server = _Server(config)
+    service.start_platforms(web=roles.web, clock=roles.clock, policy=roles.policy)
+    running = Clock(service) if roles.clock else None
     if running is not None:
-        await start_chat(service, polling=True)
         await running.start(now)
     web = asyncio.create_task(server.serve()) if server else None
     waiter = asyncio.create_task(stop.wait())

@@ -18,7 +18,7 @@ from bot.storage.team_store import SqlSubscriptionStore
 from bot.subscribe import TeamDesk
 from bot.subscriptions import Subscription
 from bot.team import GITHUB, ChatAuthority
-from digestbot.wiring import Core, github_source
+from digestbot.wiring import Core
 
 
 @dataclass
@@ -40,7 +40,7 @@ def source_of(core: Core) -> Callable[[str], CommitSource]:
 
     def source(spec: str) -> CommitSource:
         if spec.startswith(GITHUB):
-            return github_source(spec.removeprefix(GITHUB), core.settings, core.store)
+            return core.github(spec.removeprefix(GITHUB))
         return core.source(spec)
 
     return source
@@ -53,10 +53,7 @@ def team_parts(
     engine = core.store.engine
     store, votes = SqlSubscriptionStore(engine), SqlVoteStore(engine)
 
-    def github(name: str) -> CommitSource:
-        return github_source(name, core.settings, core.store)
-
-    channels = TeamChannels(setups, store, github)
+    channels = TeamChannels(setups, store, core.github)
     authorities: dict[str, ChatAuthority] = {}
     wake: list[Callable[[], None]] = []
 
@@ -64,7 +61,7 @@ def team_parts(
         for nudge in wake:
             nudge()
 
-    desk = TeamDesk(store, channels, files, github, authorities=authorities, changed=changed)
+    desk = TeamDesk(store, channels, files, core.github, authorities=authorities, changed=changed)
     buttons = ButtonDesk(
         core.engine,
         core.store,

@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import log_messages as say
 from bot.daily import DailyResult, DayStatus, describe, slot_date, slot_passed_today, status_of
 from bot.errors import ConfigError
 from bot.subscriptions import Subscription
+from bot.telemetry import Retry, emit
 
 # A restart or a long post must not lose a day: a late run within this grace still happens,
 # and a failing post is retried for as long.
@@ -173,7 +175,7 @@ class DailyClock:
             status, line = outcome
             if status.complete:
                 if attempt > 1:
-                    _log.info("daily %s for %s complete after %d attempts", *ids, attempt)
+                    _log.info(say.day_complete(*ids, attempt), extra=_fields(ids, attempt))
                 return True
             wait = self._next_wait(status, attempt, deadline, (*ids, line))
             if wait is None:
@@ -185,21 +187,13 @@ class DailyClock:
     ) -> float | None:
         """Seconds to the next attempt, or None (said at ERROR) when retrying is over."""
         name, day, line = said
+        ids = (name, day)
         wait = self._wait(status, attempt)
         if not status.retry_helps or self._now() + timedelta(seconds=wait) > deadline:
             why = "no retry can help" if not status.retry_helps else "the grace ran out"
-            _log.error(
-                "daily %s for %s gave up after %d attempts (%s): %s", name, day, attempt, why, line
-            )
+            _log.error(say.day_given_up(*ids, attempt, why, line), extra=_fields(ids, attempt))
             return None
-        _log.info(
-            "daily %s for %s: attempt %d incomplete, next in %.0f s: %s",
-            name,
-            day,
-            attempt,
-            wait,
-            line,
-        )
+        emit(Retry("clock", f"daily {name} for {day}", attempt, wait, line, _fields(ids)), _log)
         return wait
 
     async def _attempt(
@@ -208,8 +202,8 @@ class DailyClock:
         if refresh is not None:
             latest = await refresh(subscription)  # a chat subscription, as it is now
             if latest is None:
-                _log.info("%s %s for %s: unsubscribed, not posted", subscription.cadence,
-                          *_ids(subscription, fired_on))  # fmt: skip
+                ids = _ids(subscription, fired_on)
+                _log.info(say.unsubscribed(subscription.cadence, *ids), extra=_fields(ids))
                 return None
             subscription = latest
         try:
@@ -217,7 +211,8 @@ class DailyClock:
         except (LookupError, ConfigError) as exc:  # not configured: waiting will not change that
             return DayStatus(False, retry_helps=False), str(exc)
         except Exception as exc:  # a database or network failure outside a post: try again
-            _log.warning("daily %s failed: %r", subscription.name, exc)
+            fields = _fields(_ids(subscription, fired_on))
+            _log.warning(say.daily_failed(subscription.name, exc), extra=fields)
             return DayStatus(False), f"{type(exc).__name__}: {exc}"
         return status_of(results), describe(subscription, results)
 
@@ -241,3 +236,8 @@ class DailyClock:
 def _ids(subscription: Subscription, fired_on: date) -> tuple[str, str]:
     """The ids a log line about a day's post carries: the subscription and the day posted."""
     return subscription.name, (fired_on - timedelta(days=1)).isoformat()
+
+
+def _fields(ids: tuple[str, str], attempt: int | None = None) -> dict[str, object]:
+    fields: dict[str, object] = {"subscription": ids[0], "day": ids[1]}
+    return fields | ({"attempt": attempt} if attempt else {})

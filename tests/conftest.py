@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.gitrepo import GitRepo
+from tests.hostile import restored_logging
 
 
 def _reset_postgres(url: str) -> None:
@@ -70,18 +69,7 @@ def slack() -> Iterator[SlackEmulator]:
 
 
 @pytest.fixture(autouse=True)
-def _logging_as_it_was() -> Iterator[None]:
-    """A test running the CLI in-process installs digestbot's logging: a handler on the root
-    logger and a redacting filter on every handler. Later tests must not inherit them (on
-    PostgreSQL the test password, "digestbot", would be redacted from their captured logs)."""
-    root = logging.getLogger()
-    handlers = {h: list(h.filters) for h in root.handlers}
-    level, hook = root.level, sys.excepthook
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    for handler, filters in handlers.items():
-        handler.filters[:] = filters
-    root.setLevel(level)
-    sys.excepthook = hook
+def logging_restored() -> Iterator[None]:
+    """Undo what a test's `main(...)` did to logging: its redacting filter sits on pytest's own
+    session-wide handlers, and a later test's caplog would read that test's redactions."""
+    yield from restored_logging()

@@ -15,7 +15,7 @@ from bot.config import _ENV_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 # Read by the process itself or by its platform, beside the settings the bot maps from the env.
-PLATFORM_ENV = {"PORT", "DATABASE_URL", "LOG_FORMAT", "DIGESTBOT_CONFIG"}
+PLATFORM_ENV = {"PORT", "DATABASE_URL", "LOG_FORMAT", "DIGESTBOT_CONFIG", "METRICS_PORT"}
 
 
 def known_env() -> set[str]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.days import DayWindow
 from bot.models import Commit, FileChange, FileStatus
+from bot.ports import FetchProgress
 
 
 def patch_of(lines: int, hunks: int = 1, prefix: str = "line") -> str:
@@ -69,8 +70,13 @@ class ListSource:
     async def repo_name(self) -> str:
         return self._name
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
-        return [c for c in self._commits if window.contains(c.committed_at)]
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
+        day = [c for c in self._commits if window.contains(c.committed_at)]
+        if progress:
+            progress.fetched(len(day), len(day))
+        return day
 
     async def latest_commit_time(self) -> datetime | None:
         return max((c.committed_at for c in self._commits), default=None)

@@ -84,7 +84,9 @@ FAST = Scale(
     slack_rates=(Rate(1, 0.05),),
     chat_rates=(Rate(1, 0.05),),
     group_rates=(Rate(20, 3.0),),
-    strict=(1, 0.2),
+    # 2.4 x our pace: the pacer slows to a quarter at most, which leaves room for the jitter of
+    # a loaded machine between our send and the emulator's clock (0.2 s left none).
+    strict=(1, 0.12),
     documented=(1, 0.05),
     slack_timeout=1,
     telegram_default_read=0.5,

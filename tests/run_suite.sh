@@ -5,10 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The report pages are tested in Debian's Chromium; Playwright drives it, never downloads one.
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "== installing Debian's chromium for the browser tests =="
-  apt-get install -y -q chromium >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+# An emoji font, so that the screenshots show 🔴 🟡 🟢 📊 rather than empty boxes.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing ${need[*]} for the browser tests =="
+  apt-get install -y -q "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; }
 fi
 if ! command -v chromium >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
   echo "chromium is not installed: required under CI=true" >&2

@@ -10,10 +10,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from adapters.web.links import LinkSigner, page_url
 from adapters.web.routes import REFUSED
@@ -103,12 +106,58 @@ async def test_a_report_page_in_chromium(server: str, store: SqlStore) -> None:
         await hostile.locator("summary").click()
         assert await hostile.evaluate("d => d.open") is False  # entries fold
 
-        ARTIFACTS.mkdir(exist_ok=True)
-        await page.goto(signed)
-        await page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)
-
         refused = await page.goto(signed.split("&exp=")[0])
         assert refused is not None and refused.status == 403
         assert REFUSED in await page.inner_text("body")
         await browser.close()
-    assert (ARTIFACTS / "report-page.png").stat().st_size > 10_000
+
+
+# What the reader's system asks for, and the page background each scheme must give.
+Scheme = Literal["light", "dark"]
+SCHEMES: dict[Scheme, str] = {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}
+
+
+async def _week(store: SqlStore) -> RepoDigest:
+    """A stored digest of a hostile day, and smaller ones on four of the six days before."""
+    digest = await built_digest(store, 10)
+    for back in (1, 2, 4, 6):
+        earlier = replace(digest, day=digest.day - timedelta(days=back))
+        await store.put_digest(replace(earlier, entries=digest.entries[back:]))
+    return digest
+
+
+@pytest.mark.parametrize("scheme", list(SCHEMES))
+async def test_the_page_and_index_in_light_and_dark(
+    server: str, store: SqlStore, scheme: Scheme
+) -> None:
+    digest = await _week(store)
+    signer = LinkSigner(SECRET.encode(), (), 86400, scope="repo")  # the page links its index
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+        page = await browser.new_page(viewport={"width": 1000, "height": 700})
+        await page.emulate_media(color_scheme=scheme)
+        await page.goto(server + page_url(signer, digest))
+        background = "getComputedStyle(document.body).backgroundColor"
+        assert await page.evaluate(background) == SCHEMES[scheme]
+        await _shoot(page, f"report-page-{scheme}.png")
+
+        await page.click("p.repo a")  # to the repository's index, through the signed link
+        assert await page.evaluate("location.pathname") == "/repos/acme/app"
+        assert await page.evaluate(background) == SCHEMES[scheme]
+        chart = page.locator("svg.chart")
+        assert await chart.get_attribute("role") == "img"
+        assert await chart.locator("title#chart-title").text_content() == (
+            "Severities per day: acme/app"
+        )
+        assert await chart.locator("g").count() == 5  # five digested days of the seven
+        box = await chart.bounding_box()
+        assert box is not None and box["height"] > 100  # drawn, not an empty box
+        assert await page.evaluate("document.scripts.length") == 0
+        await _shoot(page, f"repo-index-{scheme}.png")
+        await browser.close()
+
+
+async def _shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    assert (ARTIFACTS / name).stat().st_size > 10_000

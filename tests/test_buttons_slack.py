@@ -275,7 +275,7 @@ async def test_app_home_shows_the_subscriptions_and_the_latest_digests(team: Sla
     assert [t.split("|")[1].split(">")[0] for t in latest] == [
         "acme/app — 2026-11-26", "acme/app — 2026-11-25", "acme/app — 2026-11-24"
     ]  # fmt: skip
-    assert "Commits today: 3" in latest[0]
+    assert "Commits on 2026-11-26: 3" in latest[0]
 
 
 async def test_a_forged_press_is_refused_before_bolt_reads_it(team: SlackTeam) -> None:

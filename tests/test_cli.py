@@ -62,7 +62,7 @@ def test_report_goes_to_a_file(
         str(target),
     )
     assert code == 0 and out == ""
-    assert "Commits today: 1" in target.read_text(encoding="utf-8")
+    assert "Commits on 2026-03-04: 1" in target.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -247,7 +247,7 @@ def test_unexpected_errors_are_one_line_and_logged(
     def broken(*_: object) -> str:
         raise KeyError("token=SECRET")
 
-    monkeypatch.setattr("digestbot.cli.render_report", broken)
+    monkeypatch.setattr("digestbot.digest_command.render_report", broken)
     repo.commit("feat: a", datetime(2026, 3, 4, 9, tzinfo=TZ), {"src/a.py": "1\n"})
     args = ["--repo", str(repo.path), "--date", "2026-03-04", "--tz", str(TZ)]
 

@@ -43,6 +43,7 @@ TZ = ZoneInfo("Europe/Paris")
         ("/digest explain 61889A1", ExplainCommand(sha="61889a1")),
         ("/explain #12", ExplainCommand(pr_number=12)),
         ("help", HelpCommand()),
+        ("2026-02-19 tools", DigestCommand(day="2026-02-19", repo="tools")),  # a configured name
     ],
 )
 def test_grammar_accepts(text: str, expected: object) -> None:
@@ -52,7 +53,8 @@ def test_grammar_accepts(text: str, expected: object) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("tomorrow", "I don't understand 'tomorrow'"),
+        ("2026-02-30", "cannot read the date '2026-02-30'"),
+        ("9999-12-31", "the date 9999-12-31 is out of range"),
         ("today yesterday", "I don't understand 'yesterday'"),
         ("explain", "explain takes one pull request number or commit SHA"),
         ("explain #abc", "neither a pull request number"),
@@ -126,7 +128,7 @@ async def test_console_session_end_to_end_with_the_model(
             await core.close()
         followups = [c for c in emu.calls() if "teammate's question" in c["messages"][0]["content"]]
     assert "[1] repo — 2026-03-02" in text
-    assert "Commits today: 3" in text
+    assert "Commits on 2026-03-02: 3" in text
     assert "    [2] " in text and "    [3] " in text  # thread replies, indented
     second = next(line for line in text.splitlines() if line.startswith("    [2]"))
     high_sha = re.findall(r"\b[0-9a-f]{7}\b", second)[-1]

@@ -109,4 +109,5 @@ async def test_filters_leave_out_merges_bots_and_paths(repo: GitRepo, store: Sql
     titles = {e.commit.title for e in digest.entries}
     assert titles == {"chore: seed", "fix: real"}
     fix = next(e for e in digest.entries if e.commit.title == "fix: real")
-    assert [f.path for f in fix.commit.files] == ["src/a.py"]
+    kept = await store.get_commit(fix.commit.repo, fix.commit.sha)
+    assert kept is not None and [f.path for f in kept.files] == ["src/a.py"]

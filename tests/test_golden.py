@@ -11,6 +11,8 @@ import io
 import json
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -19,7 +21,7 @@ import pytest
 from adapters.console import ConsolePoster
 from adapters.slack.render import SlackRenderer
 from adapters.telegram.render import TelegramRenderer
-from adapters.web.pages import render_page
+from adapters.web.pages import render_index, render_page
 from bot.chat import EntryMessage, RenderedPost, SummaryMessage, thread_plan
 from bot.models import RepoDigest, Report
 from bot.report import render_report
@@ -47,6 +49,21 @@ def markdown(digest: RepoDigest) -> str:
 def page(digest: RepoDigest) -> str:
     raw = render_page(digest, "/repos/acme/app")
     assert ">\n<" not in raw  # so that the line breaks added for readable diffs lose nothing
+    return raw.replace("><", ">\n<")
+
+
+def index() -> str:
+    """The repository's index with its chart: the day in both languages, three earlier ones."""
+    digest = sample_digest("en")
+    earlier = [
+        replace(digest, day=DAY - timedelta(days=n), entries=digest.entries[n:]) for n in (1, 2, 4)
+    ]
+    listed = (digest, sample_digest("zh"), *earlier)
+    rows = [
+        (d.summary(), f"/reports/{d.day.isoformat()}/acme/app?lang={d.language}") for d in listed
+    ]
+    raw = render_index(digest.repo, rows)
+    assert ">\n<" not in raw
     return raw.replace("><", ">\n<")
 
 
@@ -87,15 +104,21 @@ RENDERERS: dict[str, tuple[str, Callable[[RepoDigest], str]]] = {
 }
 
 
-@pytest.mark.parametrize("language", ["zh", "en"])
-@pytest.mark.parametrize("kind", list(RENDERERS))
-def test_output_matches_its_golden_file(kind: str, language: str) -> None:
-    suffix, render = RENDERERS[kind]
-    path = GOLDEN / f"{kind}.{language}.{suffix}"
-    produced = render(sample_digest(language))
+def _matches(path: Path, produced: str) -> None:
     if UPDATE:
         assert os.environ.get("CI") != "true", "golden files are rewritten by hand, never in CI"
         GOLDEN.mkdir(exist_ok=True)
         path.write_text(produced, encoding="utf-8")
     expected = path.read_text(encoding="utf-8")
     assert produced == expected, f"{path.name} changed: see the module docstring to rewrite it"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("kind", list(RENDERERS))
+def test_output_matches_its_golden_file(kind: str, language: str) -> None:
+    suffix, render = RENDERERS[kind]
+    _matches(GOLDEN / f"{kind}.{language}.{suffix}", render(sample_digest(language)))
+
+
+def test_the_repository_index_matches_its_golden_file() -> None:
+    _matches(GOLDEN / "index.html", index())

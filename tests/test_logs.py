@@ -151,20 +151,29 @@ async def test_healthz_shows_no_database_details(caplog: pytest.LogCaptureFixtur
 
 
 @pytest.mark.parametrize("api_url", ["https://api.telegram.org", "emulator"])
-def test_a_wrong_telegram_api_url_is_one_line_without_the_token(
-    api_url: str, database_url: str, capsys: pytest.CaptureFixture[str]
+def test_a_wrong_telegram_api_url_or_token_is_one_line_without_the_token(
+    api_url: str, database_url: str, tmp_path: Path
 ) -> None:
     # Without "/bot" the token's secret half becomes httpx's "Invalid port"; an emulator that
-    # does not know the token makes PTB raise InvalidToken, whose text holds the token.
-    with TelegramEmulator("1:other") as telegram, pytest.MonkeyPatch.context() as env:
-        env.setenv("TELEGRAM_BOT_TOKEN", SECRETS["TELEGRAM_BOT_TOKEN"])
-        env.setenv("TELEGRAM_API_URL", telegram.api_url if api_url == "emulator" else api_url)
-        assert main(["web", "--port", "1", "--database", database_url]) == 2
-    error = capsys.readouterr().err
-    said = [line for line in error.splitlines() if "Telegram" in line]
-    assert len(said) == 1 and said[0].startswith("digestbot: Telegram "), error
-    assert "Traceback" not in error
-    assert leaked(error, ALL_SECRETS) == []
+    # does not know the token makes PTB raise InvalidToken, whose text holds the token. The web
+    # process runs on: Telegram alone is degraded, with a reason and no token anywhere.
+    with TelegramEmulator("1:other") as telegram:
+        url = telegram.api_url if api_url == "emulator" else api_url
+        env = clean_env(TELEGRAM_BOT_TOKEN=SECRETS["TELEGRAM_BOT_TOKEN"], TELEGRAM_API_URL=url)
+        with served("web", env, database_url, tmp_path) as web:
+            wait_for(lambda: "degraded" in _get(web.base + "/healthz"))
+            health = _get(web.base + "/healthz")
+        log = web.log()
+    said = [line for line in log.splitlines() if "telegram: degraded: " in line]
+    assert len(said) == 1 and "next in 1800 s" in said[0], log  # refused: not hammered
+    assert "TELEGRAM_" in json.loads(health)["platforms"]["telegram"]["reason"]
+    assert "Traceback" not in log
+    assert leaked(log + health, ALL_SECRETS) == []
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return str(answer.read().decode())
 
 
 @pytest.mark.parametrize("log_format", ["plain", "json"])

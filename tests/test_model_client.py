@@ -178,15 +178,15 @@ async def test_a_400_never_crashes_the_overview_a_follow_up_or_an_explanation(
     openai_emu: OpenAIEmulator,
 ) -> None:
     client = OpenAIModelClient(model_config(openai_emu))
-    entry = _entry()
-    context = FollowUpContext(None, (entry,), "en")
+    entry, [whole] = _entry(), features(1)
+    context = FollowUpContext(None, (entry,), "en", (whole,))
     answerer = ModelAnswerer(
         client, load_prompt("followup"), load_prompt("explain"), DiffBudget(2000)
     )
     overviewer = LlmOverviewer(client, load_prompt("overview"), RULES)
     openai_emu.fail(*[Fault(400, CONTEXT_TOO_LONG) for _ in range(3)])
     try:
-        overview, _ = await overviewer.overview("acme/app", date(2026, 2, 19), "en", [entry.commit])
+        overview, _ = await overviewer.overview("acme/app", date(2026, 2, 19), "en", [whole])
         answer = await answerer.answer("what changed?", context, [])
         explained = await answerer.explain(context)
     finally:
@@ -234,7 +234,7 @@ def _entry() -> DigestEntry:
     [c] = features(1)
     analysis: CommitAnalysis = RULES.analyze_now(c, "en")
     assert analysis.severity is Severity.HIGH
-    return DigestEntry(c, analysis)
+    return DigestEntry(c.info(), analysis)
 
 
 class FailingStore(SqlStore):

@@ -213,11 +213,14 @@ def test_version_comes_from_the_installed_distribution(capsys: pytest.CaptureFix
     assert importlib.metadata.version("digestbot") == _pyproject_version()
 
 
-_PROBE = "import sys; from digestbot.cli import main; print(main({!r}), 'openai' in sys.modules)"
+_PROBE = (
+    "import sys; from digestbot.cli import main; "
+    "print(main({!r}), 'openai' in sys.modules, 'github' in sys.modules)"
+)
 
 
 @pytest.mark.parametrize("analyzer", ["rules", "auto"])  # auto: no OPENAI_API_KEY is set
-def test_an_offline_digest_never_imports_openai(
+def test_an_offline_local_digest_never_imports_openai_or_pygithub(
     repo: GitRepo, tmp_path: Path, analyzer: str
 ) -> None:
     repo.commit("fix: offline", datetime(2026, 3, 4, 9, tzinfo=UTC), {"a.py": "1\n"})
@@ -227,7 +230,7 @@ def test_an_offline_digest_never_imports_openai(
     args += ["--database", f"sqlite:///{tmp_path / 'd.sqlite3'}"]
     probe = [sys.executable, "-c", _PROBE.format(args)]
     done = subprocess.run(probe, check=False, env=clean_env(), capture_output=True, text=True)
-    assert done.stdout.split() == ["0", "False"], done.stderr
+    assert done.stdout.split() == ["0", "False", "False"], done.stderr  # ~20 MiB each
     assert "fix: offline" in report.read_text(encoding="utf-8")
 
 

@@ -80,7 +80,7 @@ def test_outline_never_skips_levels_and_separators_do_not_repeat() -> None:
     levels = [len(m) for m in re.findall(r"^(#+) ", markdown, re.MULTILINE)]
     assert all(b - a <= 1 for a, b in itertools.pairwise(levels))
     assert "---\n\n---" not in markdown
-    assert "Commits today: 6 | 🔴 High 2 | 🟡 Medium 2 | 🟢 Low 2" in markdown
+    assert "Commits on 2026-02-19: 6 | 🔴 High 2 | 🟡 Medium 2 | 🟢 Low 2" in markdown
 
 
 def test_depth_follows_severity() -> None:

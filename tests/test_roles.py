@@ -107,7 +107,7 @@ def test_run_serves_health_and_stops_cleanly_on_sigterm(
                 break
             except OSError:
                 time.sleep(0.1)
-        assert health == {"ok": True, "subscriptions": 1}
+        assert health == {"ok": True, "database": "ok", "subscriptions": 1, "platforms": {}}
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)  # the platform's SIGKILL comes at 30 s
     finally:
@@ -151,7 +151,12 @@ async def test_the_web_app_serves_slack_telegram_and_health_from_one_process(
                 report = await web.get("/repos/repo")
         finally:
             await service.close()
-    assert health.json() == {"ok": True, "subscriptions": 1}
+    assert health.json() == {
+        "ok": True,
+        "database": "ok",
+        "subscriptions": 1,
+        "platforms": {},  # built, not started: web_app alone starts no platform
+    }
     assert slack_answer.status_code == 401  # unsigned
     assert telegram_answer.status_code == 403  # no secret token
     assert report.status_code == 403  # private by default: a signed link is needed

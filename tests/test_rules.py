@@ -99,3 +99,56 @@ def test_low_entries_carry_no_risks_high_ones_do() -> None:
 def test_analysis_is_deterministic() -> None:
     c = commit("feat: add x", change("src/app/x.py", 5), change("tests/test_x.py", 5))
     assert RULES.analyze_now(c, "zh") == RULES.analyze_now(c, "zh")
+
+
+def test_summary_strips_pull_request_template_noise() -> None:
+    body = (
+        "## What?\n"
+        "<!-- Describe the change. Link the issue. -->\n"
+        "Adds cursor paging to list endpoints.\n"
+        "\n"
+        "## Why?\n"
+        "Clients time out on big lists.\n"
+        "\n"
+        "## Checklist\n"
+        "- [x] tests added\n"
+        "- [ ] docs updated\n"
+        "<!-- an unclosed template comment\n"
+        "that runs on\n"
+    )
+    c = commit(
+        "feat(api): add paging (#12)",
+        change("src/api/pages.py", 30),
+        body=body + "\nFixes #7, #8\nCloses acme/api#9\nSigned-off-by: Dev <dev@example.com>",
+    )
+    cleaned = message_body(c)
+    for noise in ("##", "<!--", "[x]", "[ ]", "Fixes", "Closes", "Signed-off-by", "runs on"):
+        assert noise not in cleaned
+    assert cleaned == "Adds cursor paging to list endpoints.\n\nClients time out on big lists."
+    assert summarize(c, "en").startswith("add paging (#12). Adds cursor paging to list endpoints.")
+    prose = commit("fix: crash", change("src/a.py"), body="Fix the crash seen in #7 on login.")
+    assert message_body(prose) == "Fix the crash seen in #7 on login."  # prose is not noise
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "expected"),
+    [
+        # The body's first line only repeats the title (a squash merge): said once.
+        (
+            "feat(api): add paging (#12)",
+            "* feat(api): add paging\n\nClients time out on big lists.",
+            "add paging (#12). Clients time out on big lists.",
+        ),
+        # The body restates the title and goes on: the body alone.
+        (
+            "Add paging",
+            "Add paging to the list endpoints, so clients stop timing out.",
+            "Add paging to the list endpoints, so clients stop timing out.",
+        ),
+        # A body that says something else keeps the title first.
+        ("Add paging", "Clients time out.", "Add paging. Clients time out."),
+    ],
+)
+def test_summary_does_not_repeat_the_title(title: str, body: str, expected: str) -> None:
+    summary = summarize(commit(title, change("src/api/pages.py", 30), body=body), "en")
+    assert summary.startswith(expected + " Files: 1")

@@ -198,7 +198,7 @@ async def test_an_empty_day_is_skipped_when_asked(store: SqlStore) -> None:
             sub(skip_empty=False), date(2026, 1, 2)
         )
         assert shown[0].outcome is not None and "No commits" not in slack.posted[0].all_text()
-        assert "Commits today: 0" in slack.posted[0].all_text()
+        assert "Commits on 2026-01-01: 0" in slack.posted[0].all_text()
 
 
 def write(tmp_path: Path, body: str) -> Path:

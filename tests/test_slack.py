@@ -227,6 +227,7 @@ async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
     from aiohttp import WSMsgType, web
 
     from adapters.slack.app import socket_mode
+    from tests.socket_link import serve_link
 
     acks: list[dict[str, object]] = []
 
@@ -248,14 +249,7 @@ async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
                 acks.append(json.loads(message.data))
         return ws
 
-    server = web.Application()
-    server.router.add_get("/link", link)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    slack.socket_url = f"ws://127.0.0.1:{port}/link"
+    runner = await serve_link(slack, link)
     app = build_app(
         conversation(store, hostile_day(6)),
         slack_client(slack.token, slack.api_url),

@@ -327,11 +327,14 @@ async def test_a_failing_command_is_answered_in_one_line(
 ) -> None:
     from bot.conversation import ChannelSetup, Conversation
     from bot.followup import StoredAnswerer
+    from bot.ports import FetchProgress
     from bot.storage.chat_store import SqlChatStore
     from tests.chat_fixtures import engine_for
 
     class Broken(ListSource):
-        async def commits(self, window: DayWindow) -> list[Commit]:
+        async def commits(
+            self, window: DayWindow, progress: FetchProgress | None = None
+        ) -> list[Commit]:
             raise RuntimeError("disk on fire")
 
     setup = ChannelSetup({"acme/app": Broken("acme/app", [])}, "UTC", "en")

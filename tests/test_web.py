@@ -6,7 +6,7 @@ Links derived from a request (index links on a page, day links on an index) neve
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,7 +20,7 @@ from adapters.web.links import LinkSigner, SignedReportLinks, page_url
 from adapters.web.routes import REFUSED, ReportRoutes
 from bot.chat import ChatTarget
 from bot.delivery import Publisher, post_key
-from bot.models import RepoDigest
+from bot.models import DigestSummary, RepoDigest
 from bot.storage.chat_store import SqlChatStore
 from bot.storage.delivery_store import SqlDeliveryLog
 from bot.storage.sql_store import SqlStore
@@ -240,7 +240,12 @@ class BrokenArchive:
     async def get_digest(self, repo: str, day: object, tz: str, language: str) -> RepoDigest:
         raise RuntimeError("connection to postgresql://u:hunter2@db failed")
 
-    async def list_digests(self, repo: str, limit: int = 400) -> list[RepoDigest]:
+    async def list_summaries(self, repo: str, limit: int = 400) -> list[DigestSummary]:
+        raise RuntimeError("connection to postgresql://u:hunter2@db failed")
+
+    async def summaries_with(
+        self, repo: str, shas: Sequence[str], limit: int = 100
+    ) -> list[DigestSummary]:
         raise RuntimeError("connection to postgresql://u:hunter2@db failed")
 
 

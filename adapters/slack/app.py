@@ -108,7 +108,6 @@ def _register_command(app: AsyncApp, conversation: Conversation, poster: SlackPo
     async def run_command(body: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
         target = ChatTarget(PLATFORM, body["channel_id"])
         event = CommandEvent(target, body["user_id"], body.get("text", ""), body["trigger_id"])
-        _log.info("slack /digest %r from %s in %s", event.text, event.user, target.channel)
         try:
             await conversation.on_command(event, poster.for_user(body["user_id"]))
         except DigestbotError as exc:  # response_url still reaches the user when posting cannot

@@ -29,6 +29,7 @@ from bot.chat import (
     RenderedPost,
     SummaryMessage,
 )
+from bot.telemetry import MessageSent, RateLimited, emit
 
 # chat.postMessage: about one message per second per channel (Slack rate-limit docs).
 SLACK_RATES = (Rate(1, 1.0),)
@@ -136,6 +137,7 @@ class SlackPoster:
             answer = await self._send(
                 EPHEMERAL, ephemeral, user=self._user, thread_ts=thread_ts, **fields
             )
+            emit(MessageSent("slack", target.channel, "private"), _log)
             return MessageRef(target, str(answer["message_ts"]))
         metadata = {"event_type": MARKER_EVENT, "event_payload": {"part": marker}}
         answer = await self._send(
@@ -147,6 +149,7 @@ class SlackPoster:
             metadata=metadata if marker else None,
             **fields,
         )
+        emit(MessageSent("slack", target.channel, marker), _log)
         return MessageRef(target, str(answer["ts"]))
 
     async def _send(self, key: str, call: Callable[..., Awaitable[Any]], **fields: Any) -> Any:
@@ -158,7 +161,8 @@ class SlackPoster:
             except SlackApiError as exc:
                 if not rate_limited(exc) or attempt == RATE_LIMIT_RETRIES:
                     raise refused(exc, write=True) from exc
-                self._pacer.penalize(key, retry_after(exc))
+                self._pacer.penalize(key, wait := retry_after(exc))
+                emit(RateLimited("slack", key, attempt + 1, wait, self._pacer.slowdown(key)), _log)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise unreachable(exc, write=True) from exc
         raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from collections.abc import Sequence
@@ -64,24 +65,41 @@ def width(value: str) -> int:
     return len(value) + grows + literal + value.count("@")  # "@here" gains a zero-width space
 
 
+def _linked(span: Span) -> bool:
+    return bool(span.url and span.url.startswith(("https://", "http://")))
+
+
+def _link(span: Span) -> str:
+    url = clean(span.url or "").replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{url}|{_entities(span.text.replace('|', '¦'))}>"
+
+
+def _bold(spans: Sequence[Span]) -> str:
+    # One `*…*` around the whole run, links inside it: bold that closes right before a link
+    # and opens right after it (`(*<url|#12>*)`) may not be read as bold by Slack.
+    inner = "".join(_link(s) if _linked(s) else escape(s.text.replace("*", "∗")) for s in spans)
+    return f"*{inner}*"
+
+
 def _span(span: Span) -> str:
-    if span.style == "bold":
-        return f"*{escape(span.text.replace('*', '∗'))}*"
+    if _linked(span):  # a link's text cannot carry code or italics in mrkdwn
+        return _link(span)
     if span.style == "italic":
         return f"_{escape(span.text.replace('_', 'ˍ'))}_"
     if span.style == "code":  # Slack formats nothing inside code, and shows a date token raw
         return f"`{_entities(span.text.replace('`', 'ˋ'))}`"
     if span.style == "pre":  # a code block; a backtick in it would close it
         return f"```{_entities(span.text.replace('`', 'ˋ'))}```"
-    if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
-        url = clean(span.url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-        return f"<{url}|{_entities(span.text.replace('|', '¦'))}>"
     return escape(span.text)
 
 
 def mrkdwn(line: Line) -> str:
-    """One line of spans as mrkdwn."""
-    return "".join(_span(s) for s in line)
+    """One line of spans as mrkdwn; adjacent bold spans (a title with links) share one bold."""
+    out = []
+    for bold, group in itertools.groupby(line, key=lambda s: s.style == "bold"):
+        spans = list(group)
+        out += [_bold(spans)] if bold else [_span(s) for s in spans]
+    return "".join(out)
 
 
 def _line_texts(line: Line) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot, BotCommand, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -37,7 +37,7 @@ from bot.buttons import ButtonDesk
 from bot.chat import ChatTarget, CommandEvent, MessageRef, TextMessage, ThreadReplyEvent, send
 from bot.commands import COMMANDS
 from bot.conversation import Conversation
-from bot.errors import ConfigError, DigestbotError
+from bot.errors import DigestbotError
 from bot.inbound import InboundLog
 
 __all__ = [
@@ -86,13 +86,6 @@ class Handlers:
         words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
         user = command_user(message)
         event = CommandEvent(_target(update), user, " ".join(words), f"tg-{update.update_id}")
-        _log.info(
-            "telegram update %s: /%s %r in %s",
-            update.update_id,
-            name,
-            event.text,
-            event.target.channel,
-        )
         await self._conversation.on_command(event, self._poster.replying_to(message.message_id))
 
     async def on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -227,38 +220,23 @@ def webhook_endpoint(
     return endpoint
 
 
-async def initialize(application: TelegramApp) -> None:
-    """Initialize (getMe); a refusal or a bad TELEGRAM_API_URL becomes one line, token-free.
-
-    PTB puts the token in InvalidToken's text, and a base URL without `/bot` turns the token's
-    secret half into httpx's "Invalid port" message.
-    """
-    try:
-        await application.initialize()
-    except InvalidToken:
-        raise ConfigError(
-            "Telegram refused TELEGRAM_BOT_TOKEN (or TELEGRAM_API_URL is not a Bot API server): "
-            "check both"
-        ) from None
-    except TelegramError as exc:
-        kind = type(exc.__cause__ or exc).__name__
-        raise ConfigError(
-            f"Telegram could not be reached ({kind}): check TELEGRAM_API_URL "
-            "(e.g. https://api.telegram.org/bot) and the network"
-        ) from None
-
-
 async def start(
-    application: TelegramApp, *, polling: bool, webhook_url: str | None, secret: str | None
+    application: TelegramApp,
+    *,
+    polling: bool,
+    webhook_url: str | None,
+    secret: str | None,
+    on_error: Callable[[TelegramError], None] | None = None,
 ) -> None:
-    """Initialize and start; then poll, or point Telegram at our webhook."""
+    """Initialize and start; then poll (`on_error` hears each failure) or set the webhook."""
     if not application.running:
         await application.initialize()
         await register_commands(application)  # post_init only runs under run_polling/run_webhook
         await application.start()
     if polling and application.updater is not None:
         await application.bot.delete_webhook()
-        await application.updater.start_polling(allowed_updates=UPDATES)
+        updater = application.updater
+        await updater.start_polling(allowed_updates=UPDATES, error_callback=on_error)
     elif webhook_url:
         await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=UPDATES)
 

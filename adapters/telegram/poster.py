@@ -41,6 +41,7 @@ from bot.chat import (
     SummaryMessage,
 )
 from bot.errors import ChatError
+from bot.telemetry import MessageSent, RateLimited, emit
 
 # FloodLimit: ~1 message a second per chat, 20 a minute per group.
 CHAT_RATES = (Rate(1, 1.0),)
@@ -133,12 +134,15 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
             try:
                 markup = _markup(payload.get("keyboard") or [])
                 sent = await self._send(target, payload["html"], reply_id, markup)
+                emit(MessageSent("telegram", target.channel, marker), _log)
                 return MessageRef(target, str(sent))
             except RetryAfter as exc:
                 if attempt == MAX_RETRIES:
                     raise ChatError("Telegram kept answering 429 (flood control)") from exc
-                self._chat_pacer.penalize(target.channel, retry_seconds(exc))
-                self._group_pacer.penalize(target.channel, retry_seconds(exc))
+                self._chat_pacer.penalize(target.channel, wait := retry_seconds(exc))
+                self._group_pacer.penalize(target.channel, wait)
+                slow = self._chat_pacer.slowdown(target.channel)
+                emit(RateLimited("telegram", target.channel, attempt + 1, wait, slow), _log)
             except TelegramError as exc:
                 raise chat_error(exc, target) from exc
         raise AssertionError("unreachable")

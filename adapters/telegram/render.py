@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,12 +40,38 @@ def width(value: str) -> int:
     return utf16_len(value) + value.count("@")  # a defused mention gains a zero-width space
 
 
+def _linked(span: Span) -> bool:
+    return bool(span.url and span.url.startswith(("https://", "http://")))
+
+
+def _link(span: Span) -> str:
+    return f'<a href="{html.escape(span.url or "")}">{escape(span.text)}</a>'
+
+
 def _span(span: Span) -> str:
-    body = escape(span.text)
-    if span.style == "link" and span.url and span.url.startswith(("https://", "http://")):
-        return f'<a href="{html.escape(span.url)}">{body}</a>'
+    if _linked(span):  # code may not hold a link (Bot API: code holds no other entity)
+        return _link(span)
     tag = _TAGS.get(span.style)
-    return f"<{tag}>{body}</{tag}>" if tag else body
+    return f"<{tag}>{escape(span.text)}</{tag}>" if tag else escape(span.text)
+
+
+def _html(line: Line) -> tuple[str, int]:
+    """A line's HTML and its entity count.
+
+    Adjacent bold spans (a title with links) share one <b>, which may hold links.
+    """
+    out, entities = [], 0
+    for bold, group in itertools.groupby(line, key=lambda s: s.style == "bold"):
+        spans = list(group)
+        links = sum(1 for s in spans if _linked(s))
+        if bold:
+            inner = "".join(_link(s) if _linked(s) else escape(s.text) for s in spans)
+            out.append(f"<b>{inner}</b>")
+            entities += 1 + links
+        else:
+            out += [_span(s) for s in spans]
+            entities += sum(1 for s in spans if _linked(s) or s.style in _TAGS)
+    return "".join(out), entities
 
 
 @dataclass(frozen=True)
@@ -57,11 +84,8 @@ class Piece:
 
 
 def _line(line: Line) -> Piece:
-    return Piece(
-        "".join(_span(s) for s in line),
-        sum(utf16_len(neutralize(s.text)) for s in line),
-        sum(1 for s in line if s.style != "plain"),
-    )
+    markup, entities = _html(line)
+    return Piece(markup, sum(utf16_len(neutralize(s.text)) for s in line), entities)
 
 
 def pieces(block: Block, limit: int = MAX_UNITS) -> list[Piece]:

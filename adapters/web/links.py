@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from bot.digest import wildcard_match
-from bot.models import RepoDigest
+from bot.models import DigestSummary, RepoDigest
 
 # At most 12 ASCII digits: `int()` of 5,000 digits raises, and str.isdigit() accepts "²".
 _EXPIRY = re.compile(r"[0-9]{1,12}")
@@ -120,7 +120,9 @@ def _with_query(path: str, extra: dict[str, str]) -> str:
     return path + (("&" if "?" in path else "?") + urlencode(extra) if extra else "")
 
 
-def page_url(signer: LinkSigner, digest: RepoDigest, within: Grant | None = None) -> str:
+def page_url(
+    signer: LinkSigner, digest: RepoDigest | DigestSummary, within: Grant | None = None
+) -> str:
     """A (signed) path to a digest's page: a fresh chat link, or one derived from a request."""
     day = digest.day.isoformat()
     path = page_path(digest.repo, day, digest.tz, digest.language)
@@ -146,6 +148,6 @@ class SignedReportLinks:
     base_url: str
     signer: LinkSigner
 
-    def digest_url(self, digest: RepoDigest) -> str | None:
+    def digest_url(self, digest: RepoDigest | DigestSummary) -> str | None:
         """The page of a digest, signed when its repository is private."""
         return self.base_url.rstrip("/") + page_url(self.signer, digest)

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from bot.document import DigestDoc, EntryDoc, Link, Section, Table, anchor_of, digest_document
+from adapters.web.style import STYLE
+from bot.document import DigestDoc, EntryDoc, Link, Run, Section, Table, anchor_of, digest_document
 from bot.feedback import Disagreement, Tally
 from bot.i18n import SEVERITY
-from bot.models import SEVERITIES_DESC, RepoDigest
+from bot.models import SEVERITIES_DESC, DigestSummary, RepoDigest, Severity
 from bot.sanitize import clean
 
-# No script anywhere: folding is <details>, so the policy can forbid every script.
+# No script anywhere: folding is <details>, the chart is inline SVG markup (not an image
+# load), so the policy can forbid every script and every other origin.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
-_STYLE = """
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left}
-.sev-high{border-left:.35rem solid #cf222e}.sev-medium{border-left:.35rem solid #bf8700}
-.sev-low{border-left:.35rem solid #1a7f37}details{margin:.75rem 0;padding:.25rem .75rem}
-summary{cursor:pointer;font-weight:600}.sha{font-family:monospace}.note{color:#57606a}
-.counts span{margin-right:1rem}
-"""
+CHART_DAYS = 31  # the newest days a repository's chart shows
 
 
 def escape(value: str) -> str:
@@ -32,7 +29,8 @@ def _page(title: str, body: str, lang: str) -> str:
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
     )
 
 
@@ -58,7 +56,9 @@ def render_document(
     title, repo = f"{doc.repo} — {doc.title}", escape(doc.repo)
     parts = [
         f"<h1>{escape(title)}</h1>",
-        f'<p><a href="{escape(index_url)}">{repo}</a></p>' if index_url else f"<p>{repo}</p>",
+        f'<p class="repo"><a href="{escape(index_url)}">{repo}</a></p>'
+        if index_url
+        else f'<p class="repo">{repo}</p>',
     ]
     parts += [f'<p class="note">{escape(note)}</p>' for note in doc.notes]
     if doc.empty:
@@ -89,7 +89,7 @@ def _table(table: Table, head_column: bool = False) -> str:
         )
 
     head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in table.columns) + "</tr>"
-    return f"<table>{head}{''.join(row(r) for r in table.rows)}</table>"
+    return f'<div class="table"><table>{head}{"".join(row(r) for r in table.rows)}</table></div>'
 
 
 def _links(links: tuple[Link, ...]) -> str:
@@ -108,14 +108,21 @@ def _entry(entry: EntryDoc, doc: DigestDoc, tally: Tally | None = None) -> str:
     link = ""
     if entry.url:
         label = escape(doc.labels.view_commit)
-        link = f' · <a href="{escape(entry.url)}" rel="noopener noreferrer">{label}</a>'
-    head = f'{escape(entry.title)} <span class="sha">{escape(entry.short_sha)}</span>{link}'
+        link = f" · {_a(entry.url, label)}"
+    runs = entry.title_runs or (Run(entry.title),)
+    title = "".join(_a(r.url, escape(r.text)) if r.url else escape(r.text) for r in runs)
+    head = f'{title} <span class="sha">{escape(entry.short_sha)}</span>{link}'
     if tally is not None:
         head += f' <span class="note votes">👍 {tally.up} · 👎 {tally.down}</span>'
     return (
         f'<details open id="{escape(entry.anchor)}" class="sev-{entry.severity.value}">'
         f"<summary>{escape(entry.severity_label)} {head}</summary>{body}</details>"
     )
+
+
+def _a(url: str, label: str) -> str:
+    """A link to another site (a commit, a pull request): no referrer, no opener."""
+    return f'<a href="{escape(url)}" rel="noopener noreferrer">{label}</a>'
 
 
 def _section(section: Section, colon: str) -> str:
@@ -132,16 +139,21 @@ def _section(section: Section, colon: str) -> str:
 
 
 def render_index(
-    repo: str, rows: list[tuple[RepoDigest, str]], disagreements_url: str | None = None
+    repo: str, rows: list[tuple[DigestSummary, str]], disagreements_url: str | None = None
 ) -> str:
-    """A repository's days, newest first, with severity counts and a link to each page."""
+    """A repository's days, newest first: a chart of severities per day, then a link to each."""
     items = []
     for digest, url in rows:
         counts = digest.counts()
-        tally = " · ".join(f"{SEVERITY['en'][s]} {counts[s]}" for s in SEVERITIES_DESC)
+        tally = " · ".join(
+            f'<span class="tally-{s.value}">{escape(SEVERITY["en"][s])} {counts[s]}</span>'
+            for s in SEVERITIES_DESC
+        )
         label = f"{digest.day.isoformat()} ({digest.language}, {digest.tz})"
-        items.append(f'<li><a href="{escape(url)}">{escape(label)}</a> — {escape(tally)}</li>')
-    body = f"<h1>{escape(repo)}</h1><ul>{''.join(items) or '<li>No digests yet.</li>'}</ul>"
+        items.append(f'<li><a href="{escape(url)}">{escape(label)}</a> — {tally}</li>')
+    chart = severity_chart(repo, day_counts([d for d, _ in rows])) if rows else ""
+    listed = "".join(items) or "<li>No digests yet.</li>"
+    body = f'<h1>{escape(repo)}</h1>{chart}<h2>Days</h2><ul class="days">{listed}</ul>'
     if disagreements_url:
         body += f'<p><a href="{escape(disagreements_url)}">Severity disagreements</a></p>'
     return _page(repo, body, "en")
@@ -167,3 +179,95 @@ def anchor_of_sha(disagreement: Disagreement) -> str:
     """The anchor of a disputed entry on its day's page."""
     entry = next(e for e in disagreement.digest.entries if e.commit.sha == disagreement.sha)
     return anchor_of(entry)
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """One calendar day's commits by severity, for the chart; None when it was not digested."""
+
+    day: date
+    counts: dict[Severity, int] | None
+
+    @property
+    def total(self) -> int:
+        """Commits that day."""
+        return sum(self.counts.values()) if self.counts else 0
+
+    def said(self) -> str:
+        """The day's counts in words (a tooltip, the chart's description)."""
+        counts = self.counts or {}
+        return f"{self.day.isoformat()}: " + ", ".join(
+            f"{counts.get(s, 0)} {s.value}" for s in _STACK
+        )
+
+
+def day_counts(digests: Sequence[DigestSummary], days: int = CHART_DAYS) -> list[DayCounts]:
+    """Every calendar day of the newest `days` up to the newest digest, oldest first.
+
+    A day digested in several zones or languages counts once; a day without a digest is a gap.
+    """
+    seen: dict[date, dict[Severity, int]] = {}
+    for digest in digests:
+        seen.setdefault(digest.day, digest.counts())
+    if not seen:
+        return []
+    newest = max(seen)
+    first = max(min(seen), newest - timedelta(days=days - 1))
+    span = (newest - first).days + 1
+    return [DayCounts(d, seen.get(d)) for d in (first + timedelta(days=n) for n in range(span))]
+
+
+# Bars are stacked high at the bottom (what matters most sits on the axis), then medium, low.
+_STACK = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+_BAR, _GAP, _LEFT, _TOP, _PLOT, _BOTTOM = 16, 8, 30, 8, 96, 22
+
+
+def severity_chart(repo: str, days: Sequence[DayCounts]) -> str:
+    """Stacked bars of severities per day as inline SVG, with a title, a description, a key."""
+    peak = max((d.total for d in days), default=0) or 1
+    width = _LEFT + len(days) * (_BAR + _GAP) + _GAP
+    height = _TOP + _PLOT + _BOTTOM
+    base = _TOP + _PLOT
+    said = "; ".join(d.said() for d in days if d.counts is not None)
+    parts = [
+        f'<svg class="chart" role="img" aria-labelledby="chart-title chart-desc" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-title">{escape(f"Severities per day: {repo}")}</title>',
+        f'<desc id="chart-desc">{escape(said)}</desc>',
+        f'<line class="axis" x1="{_LEFT - 4}" y1="{base}" x2="{width}" y2="{base}"/>',
+        f'<text x="{_LEFT - 8}" y="{_TOP + 8}" text-anchor="end">{peak}</text>',
+        f'<text x="{_LEFT - 8}" y="{base}" text-anchor="end">0</text>',
+    ]
+    for index, day in enumerate(days):
+        x = _LEFT + _GAP + index * (_BAR + _GAP)
+        back = len(days) - 1 - index  # dated every 7 days back from the newest, and the first
+        parts.append(_bar(day, x, base, peak, label=back % 7 == 0 or (index == 0 and back % 7 > 2)))
+    parts.append("</svg>")
+    key = "".join(
+        f'<li><span class="key key-{s.value}"></span>{s.value.capitalize()}</li>' for s in _STACK
+    )
+    caption = f'<figcaption><ul class="legend">{key}</ul></figcaption>'
+    return f"<figure>{''.join(parts)}{caption}</figure>"
+
+
+def _bar(day: DayCounts, x: int, base: int, peak: int, *, label: bool) -> str:
+    """One day's stacked bar, its counts in a tooltip; its date under it when `label`."""
+    rects, top = [], float(base)
+    for severity in _STACK:
+        size = (day.counts or {}).get(severity, 0) * _PLOT / peak
+        if size:
+            top -= size
+            rects.append(
+                f'<rect class="bar-{severity.value}" x="{x}" y="{top:.1f}" '
+                f'width="{_BAR}" height="{size:.1f}"/>'
+            )
+    text = (
+        f'<text x="{x + _BAR / 2:.0f}" y="{base + 15}" text-anchor="middle">'
+        f"{escape(day.day.strftime('%m-%d'))}</text>"
+        if label
+        else ""
+    )
+    if day.counts is None:  # not digested: a gap, and its date where one is due
+        return text
+    return f"<g><title>{escape(day.said())}</title>{''.join(rects)}{text}</g>"

@@ -20,7 +20,7 @@ from adapters.web.links import (
 )
 from adapters.web.pages import render_disagreements, render_index, render_page
 from bot.feedback import Tally, VoteStore, disagreements
-from bot.models import RepoDigest
+from bot.models import DigestSummary, RepoDigest
 from bot.ports import DigestArchive
 from bot.report import anchor_of
 
@@ -52,7 +52,9 @@ def _votes(tally: Tally | None) -> dict[str, int]:
     return {"up": tally.up if tally else 0, "down": tally.down if tally else 0}
 
 
-def _summary(digest: RepoDigest, signer: LinkSigner, grant: Grant) -> dict[str, Any]:
+def _summary(
+    digest: RepoDigest | DigestSummary, signer: LinkSigner, grant: Grant
+) -> dict[str, Any]:
     return {
         "repo": digest.repo,
         "day": digest.day.isoformat(),
@@ -104,12 +106,21 @@ class ReportRoutes:
             return Response("No such digest.", status_code=404)
         return digest, grant
 
-    async def _listed(self, request: Request) -> tuple[list[RepoDigest], Grant] | Response:
+    def _granted(self, request: Request) -> tuple[str, Grant] | Response:
+        """The repository of an index-signed request and its grant, or the refusal."""
         repo = request.path_params["repo"]
         grant = self._signer.grant(index_resource(repo), repo, request.query_params)
         if grant is None:
             return Response(REFUSED, status_code=403, headers=_HEADERS)
-        return await self._archive.list_digests(repo), grant
+        return repo, grant
+
+    async def _listed(self, request: Request) -> tuple[list[DigestSummary], Grant] | Response:
+        granted = self._granted(request)
+        if isinstance(granted, Response):
+            return granted
+        repo, grant = granted
+        # Summary rows only: an index never reads a digest's entries.
+        return await self._archive.list_summaries(repo), grant
 
     async def page(self, request: Request) -> Response:
         """A digest's full report as HTML; links to the index only if the request's link may."""
@@ -136,8 +147,8 @@ class ReportRoutes:
         found = await self._listed(request)
         if isinstance(found, Response):
             return found
-        digests, grant = found
-        rows = [(d, page_url(self._signer, d, grant)) for d in digests]
+        summaries, grant = found
+        rows = [(d, page_url(self._signer, d, grant)) for d in summaries]
         repo = request.path_params["repo"]
         disputed = self._disputed_url(repo, grant) if self._votes else None
         return HTMLResponse(render_index(repo, rows, disputed), headers=_HEADERS)
@@ -147,8 +158,9 @@ class ReportRoutes:
         found = await self._listed(request)
         if isinstance(found, Response):
             return found
-        digests, grant = found
-        return JSONResponse([_summary(d, self._signer, grant) for d in digests], headers=_HEADERS)
+        summaries, grant = found
+        body = [_summary(d, self._signer, grant) for d in summaries]
+        return JSONResponse(body, headers=_HEADERS)
 
     def _disputed_url(self, repo: str, grant: Grant) -> str:
         """The disagreements page, signed like the index that links to it."""
@@ -156,12 +168,15 @@ class ReportRoutes:
         return signed.replace("/repos/", "/disagreements/", 1)
 
     async def _disagreements(self, request: Request) -> tuple[list[Any], Grant] | Response:
-        found = await self._listed(request)
-        if isinstance(found, Response):
-            return found
-        digests, grant = found
-        votes = await self._votes.disputed(request.path_params["repo"]) if self._votes else {}
-        return disagreements(digests, votes), grant
+        granted = self._granted(request)
+        if isinstance(granted, Response):
+            return granted
+        repo, grant = granted
+        votes = await self._votes.disputed(repo) if self._votes else {}
+        # Only the days that list a disputed commit are read whole (not the repository's history).
+        days = await self._archive.summaries_with(repo, list(votes))
+        loaded = [await self._archive.get_digest(d.repo, d.day, d.tz, d.language) for d in days]
+        return disagreements([d for d in loaded if d is not None], votes), grant
 
     async def disputed(self, request: Request) -> Response:
         """The severity disagreements of a repository (opens with the index's link)."""

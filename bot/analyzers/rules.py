@@ -28,6 +28,19 @@ _KNOWN_TRAILERS = re.compile(
     r"suggested-by|change-id|cc|fixes|closes|refs|see-also|bug|issue):",
     re.IGNORECASE,
 )
+# Pull-request template noise: headings (`## What?`), HTML comments (an unclosed one runs to
+# the end), checklists, and lines that only close issues ("Fixes #12", "Closes org/repo#3").
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^#{1,6}(?:\s|$)")
+_CHECKBOX = re.compile(r"^[-*+]\s+\[[ xX]\]")
+_ISSUE = r"(?:[\w.-]+/[\w.-]+)?#\d+|https?://\S+"
+_CLOSES = re.compile(
+    rf"^(?:fix(?:e[sd])?|close[sd]?|resolve[sd]?)\b:?\s+(?:{_ISSUE})(?:\s*(?:,|and)\s*(?:{_ISSUE}))*\s*\.?$",
+    re.IGNORECASE,
+)
+_BLANK_RUN = re.compile(r"\n(?:[ \t]*\n)+")
+_LEAD = re.compile(r"^(?:[-*+]\s+)?(?:[a-zA-Z]+(?:\([^)]*\))?!?:\s*)?")
+_PR_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
 _KIND_PRIORITY = (FileKind.CODE, FileKind.CONFIG, FileKind.TEST, FileKind.DOCS, FileKind.OTHER)
 _SUMMARY_LIMIT = 420
 _SCOPE_LIMIT = 6
@@ -200,11 +213,16 @@ def change_type(commit: Commit) -> str:
 
 
 def message_body(commit: Commit) -> str:
-    """The body without trailers (Signed-off-by, Co-authored-by, Change-Id …)."""
-    lines = commit.body.splitlines()
+    """The body as prose: no trailers, "Fixes #N" lines or pull-request template noise.
+
+    Trailers: Signed-off-by, Co-authored-by, Change-Id…; template noise: headings (`## Why?`),
+    HTML comments and checklists.
+    """
+    lines = _HTML_COMMENT.sub("", commit.body).splitlines()
     while lines and (not lines[-1].strip() or _is_trailer(lines[-1])):
         lines.pop()
-    return "\n".join(line for line in lines if not _KNOWN_TRAILERS.match(line.strip())).strip()
+    kept = "\n".join(line for line in lines if not _is_noise(line.strip()))
+    return _BLANK_RUN.sub("\n\n", kept).strip()
 
 
 def _is_trailer(line: str) -> bool:
@@ -212,13 +230,30 @@ def _is_trailer(line: str) -> bool:
     return bool(_KNOWN_TRAILERS.match(stripped) or _TRAILER.match(stripped))
 
 
+def _is_noise(line: str) -> bool:
+    return any(p.match(line) for p in (_KNOWN_TRAILERS, _HEADING, _CHECKBOX, _CLOSES))
+
+
+def _words(value: str) -> list[str]:
+    """The words of a title or line, without a bullet, a conventional prefix or a (#N)."""
+    value = _PR_SUFFIX.sub("", _LEAD.sub("", value.strip()))
+    return re.findall(r"\w+", value.lower())
+
+
 def summarize(commit: Commit, language: str) -> str:
-    """The title's description and the body's first paragraph, then where it touched."""
+    """The title's description and the body's first paragraph, then where it touched.
+
+    A body that begins by restating the title does not say it twice.
+    """
     description = commit.conventional.description or commit.title
-    paragraph = message_body(commit).split("\n\n", 1)[0]
-    paragraph = " ".join(paragraph.split())
-    summary = description.rstrip(".") + "."
-    if paragraph:
+    title = _words(description)
+    lines = message_body(commit).splitlines()
+    if lines and title and _words(lines[0]) == title:  # a line that only repeats the title
+        lines = lines[1:]
+    paragraph = " ".join("\n".join(lines).strip().split("\n\n", 1)[0].split())
+    restated = bool(title) and _words(paragraph)[: len(title)] == title
+    summary = paragraph if restated else description.rstrip(".") + "."
+    if paragraph and not restated:
         summary += " " + paragraph
     if len(summary) > _SUMMARY_LIMIT:
         summary = summary[: _SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"

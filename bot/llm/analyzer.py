@@ -32,6 +32,7 @@ from bot.models import (
 )
 from bot.ports import AnalysisSink, ModelClient, Progress
 from bot.prompts import Prompt, untrusted
+from bot.telemetry import Fallback, emit
 
 _log = logging.getLogger(__name__)
 # Output allowances in English: enough for a full entry at each depth. Chinese prose takes
@@ -203,7 +204,7 @@ class _Run:
     ) -> CommitAnalysis:
         """The rules' analysis, at the triage's severity when there was one."""
         self.failures.add(code)
-        _log.info("commit %s: model failed (%s), rules analysis instead", commit.short_sha, code)
+        emit(Fallback("analysis", code, commit.repo, commit.short_sha), _log)
         base = prior if item is None else _judged(prior, commit, item, self.language)
         return replace(base, fallback_reason=code, usage=spent)
 

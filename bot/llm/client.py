@@ -13,11 +13,13 @@ import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
+from bot import log_messages as say
 from bot.config import ModelConfig
 from bot.errors import ModelCallError
 from bot.llm.limiter import AdaptiveLimit, CircuitBreaker, Slot
 from bot.models import Usage
 from bot.ports import ModelReply
+from bot.telemetry import BreakerOpened, ModelCall, Retry, emit
 
 _log = logging.getLogger(__name__)
 # Reasoning models reject max_tokens and any temperature but the default.
@@ -85,7 +87,7 @@ class OpenAIModelClient:
                 ):
                     raise
                 # A provider without json_schema: use json_object for the rest of the run.
-                _log.info("model %s: no json_schema support, using json_object", self.model)
+                _log.info(say.model_adapted(self.model, "json_schema"), extra={"model": self.model})
                 self._mode = "json_object"
         system += f"\n\nThe JSON schema ({name}):\n{json.dumps(schema)}"
         return await self._call(system, user, max_tokens, {"type": "json_object"})
@@ -108,18 +110,22 @@ class OpenAIModelClient:
             try:
                 return await self._once(messages, max_tokens, fmt)
             except openai.BadRequestError as exc:
+                emit(ModelCall(self.model, "bad_request"), _log)
                 if adaptations >= _ADAPTATIONS or not self._adapt(exc):
                     raise ModelCallError("bad_request", _bad_request(exc)) from None
                 adaptations += 1
                 continue
             except openai.APIError as exc:
                 code = self._failure(exc)
+                emit(ModelCall(self.model, code), _log)
                 if attempt >= self._retries(code):
                     raise ModelCallError(code, _describe(exc)) from None
                 attempt += 1
                 wait = _retry_after(exc) or min(_MAX_WAIT_SECONDS, 0.5 * 2 ** (attempt - 1))
-            _log.info("model %s: %s, retry %d in %.1f s", self.model, code, attempt, wait)
-            await asyncio.sleep(wait * random.uniform(1.0, 1.2))
+            wait *= random.uniform(1.0, 1.2)
+            what, ids = f"model {self.model}", {"model": self.model}
+            emit(Retry("model", what, attempt, wait, code, ids), _log)
+            await asyncio.sleep(wait)
 
     def _retries(self, code: str) -> int:
         if code == "timeout":
@@ -140,7 +146,7 @@ class OpenAIModelClient:
         code = _code(exc)
         if code in ("timeout", "unreachable"):
             if self.breaker.failure():
-                _log.info("model %s: %s repeatedly, calls stopped (breaker open)", self.model, code)
+                emit(BreakerOpened(self.model, code), _log)
         elif isinstance(exc, openai.APIStatusError):
             self.breaker.success()  # the endpoint answered: it is reachable
         return code
@@ -161,6 +167,8 @@ class OpenAIModelClient:
             raise ModelCallError("malformed_response", "the model returned no choices")
         choice = response.choices[0]
         usage = response.usage
+        tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        emit(ModelCall(self.model, "ok", *tokens), _log)
         return ModelReply(
             content=choice.message.content or "",
             finish_reason=choice.finish_reason or "stop",
@@ -206,7 +214,7 @@ class OpenAIModelClient:
                 self._token_parameter = _TOKEN_PARAMETERS[refused]
         else:
             return False
-        _log.info("model %s refused %s: switched it, retrying", self.model, refused)
+        _log.info(say.model_adapted(self.model, refused), extra={"model": self.model})
         return True
 
 

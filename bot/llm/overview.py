@@ -19,6 +19,7 @@ from bot.i18n import LANGUAGE_NAMES
 from bot.models import SEVERITIES_DESC, Commit, Severity, Usage
 from bot.ports import ModelClient
 from bot.prompts import Prompt, untrusted
+from bot.telemetry import Fallback, emit
 
 _log = logging.getLogger(__name__)
 _OVERVIEW_TOKENS = {"en": 300, "zh": 450}
@@ -51,7 +52,7 @@ class LlmOverviewer:
         try:
             reply = await self._client.text_call(system, user, _OVERVIEW_TOKENS.get(language, 450))
         except ModelCallError as exc:
-            _log.info("overview of %s %s: model failed (%s)", repo, day, exc.code)
+            emit(Fallback("overview", exc.code, repo), _log)
             return None, Usage()
         text = " ".join(reply.content.split())
         if not text or reply.finish_reason == "length":

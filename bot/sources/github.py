@@ -22,10 +22,12 @@ from github.GithubException import (
 from bot.days import DayWindow
 from bot.errors import RateLimitedError, SourceError
 from bot.models import Commit, FileChange, FileStatus
-from bot.ports import CommitStore
+from bot.ports import CommitStore, FetchProgress
 from bot.sources.local_git import check_branch
 from bot.sources.network import network_failure
 from bot.sources.patch_limits import PatchLimits, cut_patch
+from bot.sources.request_gate import RequestGate
+from bot.telemetry import Retry, emit
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class GitHubSource:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limits: PatchLimits | None = None,
+        gate: RequestGate | None = None,
+        progress: FetchProgress | None = None,
     ) -> None:
         self._full_name = full_name
         self._store = store
@@ -72,8 +76,12 @@ class GitHubSource:
         self._retry = retry or RetryPolicy()
         self._limits = limits or PatchLimits()
         self._sleep = sleep
+        # The process's one GitHub budget (digestbot.wiring); a source made alone has its own.
+        self._gate = gate or RequestGate(sleep=sleep)
         self._client: Github | None = None
         self._repo: Any = None
+        # Told of every fetch step and wait (the repository's look-up included) by default.
+        self._progress = progress
 
     def _github(self) -> Github:
         if self._client is None:
@@ -89,13 +97,14 @@ class GitHubSource:
             )
         return self._client
 
-    async def _call(self, fn: Callable[[], T]) -> T:
-        """Run blocking PyGithub work in a thread, retrying 5xx, network errors, near resets."""
+    async def _call(self, fn: Callable[[], T], progress: FetchProgress | None = None) -> T:
+        """Run blocking PyGithub work in the gate's threads; retry 5xx, network errors, resets."""
+        progress = progress or self._progress
         for attempt in range(1, self._retry.attempts + 1):
             try:
-                return await asyncio.to_thread(fn)
+                return await self._gate.run(fn)
             except (RateLimitExceededException, GithubException) as exc:
-                await self._recover(exc, attempt)
+                await self._recover(exc, attempt, progress)
             except requests.RequestException as exc:
                 await self._reconnect(exc, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -110,18 +119,16 @@ class GitHubSource:
                 "check the network, or GITHUB_API_URL"
             ) from None
         wait = self._retry.backoff_seconds * 2 ** (attempt - 1)
-        _log.info(
-            "github retry %d/%d for %s in %.1fs: %s at %s",
-            attempt,
-            self._retry.attempts,
-            self._full_name,
-            wait,
-            what,
-            host,
-        )
+        self._retrying(attempt, wait, f"{what} at {host}")
         await self._sleep(wait)
 
-    async def _recover(self, exc: GithubException, attempt: int) -> None:
+    def _retrying(self, attempt: int, wait: float, reason: str) -> None:
+        name = self._full_name
+        emit(Retry("github", f"github {name}", attempt, wait, reason, {"repo": name}), _log)
+
+    async def _recover(
+        self, exc: GithubException, attempt: int, progress: FetchProgress | None = None
+    ) -> None:
         last = attempt >= self._retry.attempts
         if isinstance(exc, BadCredentialsException) or exc.status == 401:
             raise SourceError("GitHub refused the token (401): check GITHUB_TOKEN") from None
@@ -134,12 +141,15 @@ class GitHubSource:
             if last or wait > self._retry.max_rate_limit_wait_seconds:
                 message = _rate_limit_message(wait, with_token=bool(self._token))
                 raise RateLimitedError(message) from None
-            _log.info("github rate limit for %s: waiting %.0fs", self._full_name, wait)
-            await self._sleep(wait)
+            # The token's limit: every source's requests wait (at the gate), this retry too.
+            self._retrying(attempt, wait, "rate limit (all requests wait)")
+            if progress:
+                progress.waiting(wait, "GitHub rate limit")
+            self._gate.pause(wait)
             return
         if exc.status >= 500 and not last:
             wait = self._retry.backoff_seconds * 2 ** (attempt - 1)
-            _log.info("github retry %d for %s after %s", attempt, self._full_name, exc.status)
+            self._retrying(attempt, wait, f"HTTP {exc.status}")
             await self._sleep(wait)
             return
         raise SourceError(
@@ -147,9 +157,11 @@ class GitHubSource:
             f"{(exc.data or {}).get('message', exc)}"
         ) from None
 
-    async def _repository(self) -> Any:
+    async def _repository(self, progress: FetchProgress | None = None) -> Any:
         if self._repo is None:
-            self._repo = await self._call(lambda: _loaded(self._github().get_repo(self._full_name)))
+            self._repo = await self._call(
+                lambda: _loaded(self._github().get_repo(self._full_name)), progress
+            )
         return self._repo
 
     async def repo_name(self) -> str:
@@ -166,9 +178,13 @@ class GitHubSource:
         head = await self._call(lambda: repo.get_commits(sha=branch)[0])
         return _aware(head.commit.committer.date)
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
         """The window's commits; only the list is asked for when the commits are stored."""
-        repo, branch = await self._repository(), await self._branch_name()
+        progress = progress or self._progress
+        repo = await self._repository(progress)
+        branch = await self._branch_name()
         # PyGithub writes since/until with a literal Z and no conversion: convert first.
         since = window.start.astimezone(UTC)
         until = window.end.astimezone(UTC)
@@ -176,15 +192,22 @@ class GitHubSource:
             lambda: [
                 (c.sha, _aware(c.commit.committer.date))
                 for c in repo.get_commits(sha=branch, since=since, until=until)
-            ]
+            ],
+            progress,
         )
         shas = [sha for sha, when in listing if window.contains(when)]
         name = await self.repo_name()
         gate = asyncio.Semaphore(_FETCH_CONCURRENCY)
+        done = 0
 
         async def fetch(sha: str) -> Commit:
+            nonlocal done
             async with gate:
-                return await self._commit(repo, name, sha)
+                commit = await self._commit(repo, name, sha, progress)
+            done += 1
+            if progress:
+                progress.fetched(done, len(shas))
+            return commit
 
         commits = await asyncio.gather(*(fetch(sha) for sha in shas))
         return sorted(commits, key=lambda c: c.committed_at)
@@ -205,14 +228,17 @@ class GitHubSource:
         except SourceError:
             return []
 
-    async def _commit(self, repo: Any, name: str, sha: str) -> Commit:
+    async def _commit(
+        self, repo: Any, name: str, sha: str, progress: FetchProgress | None = None
+    ) -> Commit:
         stored = await self._store.get_commit(name, sha)
         if stored is not None:
             return stored
         commit = await self._call(
             lambda: _to_commit(
                 name, repo.get_commit(sha, commit_files_per_page=_FILES_PAGE), self._limits
-            )
+            ),
+            progress,
         )
         await self._store.put_commit(commit)
         return commit

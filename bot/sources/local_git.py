@@ -22,6 +22,7 @@ from pathlib import Path
 from bot.days import DayWindow
 from bot.errors import CommandError, SourceError
 from bot.models import Commit, FileChange, pr_number_from_title
+from bot.ports import FetchProgress
 from bot.sources.git_log import LogHead, LogReader, decode, log_format
 from bot.sources.patch_limits import PatchLimits
 
@@ -91,9 +92,17 @@ class LocalGitSource:
     """Commits on a branch of a repository on disk (default: the checked-out one)."""
 
     def __init__(
-        self, path: Path, branch: str | None = None, limits: PatchLimits | None = None
+        self,
+        path: Path,
+        branch: str | None = None,
+        limits: PatchLimits | None = None,
+        *,
+        name: str | None = None,
+        progress: FetchProgress | None = None,
     ) -> None:
         self._path = path
+        self._name = name  # configured (`NAME=PATH`): shown and asked for instead of the remote
+        self._progress = progress  # told how the fetch goes when a call does not say otherwise
         self._branch = check_branch(branch)
         self._limits = limits or PatchLimits()
         self._remote: tuple[str, str] | bool | None = False
@@ -141,7 +150,9 @@ class LocalGitSource:
         return self._remote if isinstance(self._remote, tuple) else None
 
     async def repo_name(self) -> str:
-        """`owner/name` from the origin remote, else the directory's name."""
+        """The configured name, else `owner/name` from the origin remote, else the directory's."""
+        if self._name:
+            return self._name
         origin = await self._origin()
         if origin:
             return origin[1]
@@ -172,14 +183,20 @@ class LocalGitSource:
         out = decode(await self._git("log", "-1", "--format=%ct", "--end-of-options", rev, "--"))
         return datetime.fromtimestamp(int(out.strip()), UTC) if out.strip() else None
 
-    async def commits(self, window: DayWindow) -> list[Commit]:
+    async def commits(
+        self, window: DayWindow, progress: FetchProgress | None = None
+    ) -> list[Commit]:
         """Commits whose committer time is in [start, end) of the window, oldest first."""
         rev = await self._revision()
         if rev is None:
             return []
         start, end = int(window.start.timestamp()), int(window.end.timestamp())
         found = await self._log(f"--since=@{start - 1}", f"--until=@{end}", "--end-of-options", rev)
-        return [c for c in found if window.contains(c.committed_at)]
+        day = [c for c in found if window.contains(c.committed_at)]
+        progress = progress or self._progress
+        if progress:  # one git process reads the whole day: there is no step to report before
+            progress.fetched(len(day), len(day))
+        return day
 
     async def find(self, pr_number: int | None = None, sha: str | None = None) -> list[Commit]:
         """Commits on the branch that merged a pull request, or the commit with a SHA prefix."""

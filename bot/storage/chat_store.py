@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.chat import MessageLink, MessageRef
 from bot.models import Commit
-from bot.storage.codec import COMMIT
 from bot.storage.schema import CommitRow, MessageLinkRow, ThreadTurnRow
+from bot.storage.sql_store import decode_commit
 
-_SCAN_LIMIT = 5000
+# Explain shows every commit found: a SHA prefix or a PR number names a handful at most.
+_FOUND_LIMIT = 20
 
 
 class SqlChatStore:
@@ -92,11 +93,10 @@ class SqlChatStore:
         """Stored commits of some repositories that merged a PR or match a SHA prefix."""
         query = select(CommitRow).where(CommitRow.repo.in_(repos))
         if sha:
-            query = query.where(CommitRow.sha.startswith(sha))
-        query = query.order_by(CommitRow.committed_at.desc()).limit(_SCAN_LIMIT)
+            query = query.where(CommitRow.sha.startswith(sha, autoescape=True))
+        if pr_number is not None:
+            query = query.where(CommitRow.pr_number == pr_number)
+        query = query.order_by(CommitRow.committed_at.desc()).limit(_FOUND_LIMIT)
         async with self._sessions() as session:
             rows = (await session.execute(query)).scalars().all()
-        commits = [COMMIT.validate_json(r.payload) for r in rows]
-        if pr_number is not None:
-            commits = [c for c in commits if c.pr_number == pr_number]
-        return commits
+        return [await decode_commit(row) for row in rows]

@@ -6,6 +6,7 @@ import asyncio
 import re
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -136,6 +137,7 @@ def create_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         engine = create_async_engine(target, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(
             target, pool_pre_ping=True, connect_args={"connect_timeout": _CONNECT_TIMEOUT}
@@ -151,6 +153,21 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """Set up each SQLite connection: foreign keys on (a digest entry needs its commit).
+
+    The migrations put a file database in WAL mode (a setting the file keeps): readers go on
+    while a digest is written, and a commit is one append to the log. synchronous stays FULL
+    (SQLite's default): every commit, a delivery claim's included, is on disk before the bot
+    posts. NORMAL would save about a third of a small transaction here, but could lose the
+    last commits in a power cut, and so post a message twice (docs/benchmarks.md, "SQLite
+    journal").
+    """
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _alembic_config(url: str, migrations: Path) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations))
@@ -162,12 +179,12 @@ def _alembic_config(url: str, migrations: Path) -> Config:
     return config
 
 
-def migrate(url: str) -> None:
+def migrate(url: str, revision: str = "head") -> None:
     """Bring the database to the newest schema (blocking); failures a user can fix are one line."""
     try:
         # Alembic reads a directory on disk; for an installed wheel as_file hands back that path.
         with as_file(_MIGRATIONS) as migrations:
-            command.upgrade(_alembic_config(url, migrations), "head")
+            command.upgrade(_alembic_config(url, migrations), revision)
     except (AlembicCommandError, DatabaseError, InterfaceError) as exc:
         error = storage_error(exc, sync_url(url))
         if error is None:

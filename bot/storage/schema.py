@@ -1,10 +1,25 @@
-"""Tables. Payloads are JSON text encoded from the frozen domain values."""
+"""Tables. Payloads are JSON text encoded from the frozen domain values.
+
+Each patch is stored once: in its commit's row (`files`, compressed). A digest row holds only
+its summary; its entries reference commits and analyses (`digest_entries`).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -13,13 +28,16 @@ class Base(DeclarativeBase):
 
 
 class CommitRow(Base):
-    """A commit, immutable once stored."""
+    """A commit, immutable once stored: its info as JSON, its files and patches compressed."""
 
     __tablename__ = "commits"
+    __table_args__ = (Index("ix_commits_repo_pr", "repo", "pr_number"),)
     repo: Mapped[str] = mapped_column(String(200), primary_key=True)
     sha: Mapped[str] = mapped_column(String(64), primary_key=True)
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    payload: Mapped[str] = mapped_column(Text)
+    pr_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    info: Mapped[str] = mapped_column(Text)  # CommitInfo as JSON (the exact time zone kept)
+    files: Mapped[bytes] = mapped_column(LargeBinary)  # zlib of the files' JSON, patches within
 
 
 class AnalysisRow(Base):
@@ -36,7 +54,7 @@ class AnalysisRow(Base):
 
 
 class DigestRow(Base):
-    """A built digest of one repository's day."""
+    """A built digest of one repository's day: its summary; the entries are rows of their own."""
 
     __tablename__ = "digests"
     __table_args__ = (UniqueConstraint("repo", "day", "tz", "language"),)
@@ -45,8 +63,36 @@ class DigestRow(Base):
     day: Mapped[date] = mapped_column(Date)
     tz: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
-    payload: Mapped[str] = mapped_column(Text)
+    high: Mapped[int] = mapped_column(Integer)
+    medium: Mapped[int] = mapped_column(Integer)
+    low: Mapped[int] = mapped_column(Integer)
+    overview: Mapped[str | None] = mapped_column(Text, nullable=True)
+    usage: Mapped[str] = mapped_column(Text)  # Usage as JSON
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DigestEntryRow(Base):
+    """One entry of a digest: its commit, and its analysis by cache key.
+
+    `analysis` holds the analysis itself only when it is not in the cache: a fallback (the
+    rules standing in for a failed model) is never cached under a key, so the next run asks
+    the model again.
+    """
+
+    __tablename__ = "digest_entries"
+    __table_args__ = (ForeignKeyConstraint(["repo", "sha"], ["commits.repo", "commits.sha"]),)
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo: Mapped[str] = mapped_column(String(200))
+    sha: Mapped[str] = mapped_column(String(64))
+    analyzer: Mapped[str] = mapped_column(String(40))
+    prompt_version: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(8))
+    analysis: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MessageLinkRow(Base):

@@ -39,7 +39,9 @@ class ExplainCommand:
 
 @dataclass(frozen=True)
 class HelpCommand:
-    """`/digest help`."""
+    """`/digest help`; `/start` (Telegram's first message to a bot) greets before the help."""
+
+    greet: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ def parse_command(value: str, language: str = "en") -> Command:
     head = words[0].lower()
     if head in ("help", "-h", "--help", "?"):
         return HelpCommand()
+    if head == "start":  # Telegram sends it when a person opens a chat with the bot
+        return HelpCommand(greet=True)
     if head in ("explain", "/explain"):
         return _explain(words[1:], language)
     if head in _TEAM_WORDS:

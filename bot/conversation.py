@@ -100,7 +100,8 @@ class Conversation:
         try:
             command = parse_command(event.text, lang)
             if isinstance(command, HelpCommand):
-                await _tell(poster, event.target, help_text(lang))
+                greeting = text(lang, "chat_greeting") + "\n" if command.greet else ""
+                await _tell(poster, event.target, greeting + help_text(lang))
             elif isinstance(command, ExplainCommand):
                 await self._explain(event.target, command, poster)
             elif isinstance(command, DigestCommand):

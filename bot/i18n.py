@@ -146,6 +146,10 @@ TEXT: dict[str, dict[str, str]] = {
         "chat_never_committed": "它还没有任何提交。",
         "sentence_gap": "",
         "chat_working": "正在生成 {repo} {day} 的摘要…",
+        "chat_greeting": (
+            "你好，我是 digestbot：每天早上我把所关注仓库的变更及其含义发到聊天里，"
+            "回复我的任何消息即可追问某个变更。可用命令："
+        ),
         "chat_working_explain": "正在分析 {what}…",
         "chat_not_found": "在 {searched} 中没有找到 {what} 对应的提交。",
         "chat_nothing_followed": "（没有关注的仓库）",
@@ -231,6 +235,11 @@ TEXT: dict[str, dict[str, str]] = {
         "chat_never_committed": "It has no commits yet.",
         "sentence_gap": " ",
         "chat_working": "Working on {repo}, {day}…",
+        "chat_greeting": (
+            "Hi, I'm digestbot: every morning I post what changed in the repositories a chat "
+            "follows and what each change means; reply to any of my messages to ask about one. "
+            "Commands:"
+        ),
         "chat_working_explain": "Looking into {what}…",
         "chat_not_found": "I found no commit for {what} in {searched}.",
         "chat_nothing_followed": "no repositories",

@@ -389,3 +389,28 @@ async def test_an_update_delivered_twice_at_once_is_answered_once(
             await stop(app)
     assert len(telegram.sent) == 1
     assert "/digest explain" in telegram.sent[0].text
+
+
+async def test_a_digest_being_built_shows_typing_first_and_a_recall_does_not(
+    application: TelegramApp, telegram: TelegramEmulator
+) -> None:
+    for update_id in (40, 41):  # the same day twice: built, then recalled from the store
+        asked = message("/digest 2026-02-19", telegram.user_message(GROUP))
+        update = Update.de_json({"update_id": update_id, "message": asked}, application.bot)
+        await application.process_update(update)
+    typing = [(chat, before) for chat, action, before in telegram.actions if action == "typing"]
+    assert typing == [(GROUP, 0)]  # before the first message, and only for the build
+    assert "acme/app — 2026-02-19" in telegram.sent[0].text
+
+
+async def test_start_greets_and_explains_instead_of_posting_a_digest(
+    application: TelegramApp, telegram: TelegramEmulator
+) -> None:
+    asked = telegram.user_message(GROUP)
+    update = Update.de_json({"update_id": 50, "message": message("/start", asked)}, application.bot)
+    await application.process_update(update)
+    assert len(telegram.sent) == 1  # one answer, no digest
+    assert telegram.sent[0].reply_to == asked
+    assert telegram.sent[0].text.startswith("Hi, I'm digestbot")
+    assert "/digest explain #6356" in telegram.sent[0].text
+    assert telegram.actions == []

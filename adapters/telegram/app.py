@@ -83,7 +83,10 @@ class Handlers:
         if message is None or message.text is None:
             return
         name = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0].lower()
-        words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
+        if name == "start":  # a new chat with the bot (its deep-link payload is not ours)
+            words = ["start"]
+        else:
+            words = [*([name] if name in ("explain", "help") else []), *(context.args or [])]
         user = command_user(message)
         event = CommandEvent(_target(update), user, " ".join(words), f"tg-{update.update_id}")
         await self._conversation.on_command(event, self._poster.replying_to(message.message_id))

@@ -29,6 +29,7 @@ from telegram.error import (
 )
 
 from adapters.pacing import Pacer, Rate
+from adapters.telegram.chat_action import ChatTyping
 from adapters.telegram.render import TelegramRenderer
 from bot.chat import (
     ChatTarget,
@@ -98,8 +99,10 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
         reply_to: int | None = None,
         *,
         answering: bool = False,
+        typing: ChatTyping | None = None,
     ) -> None:
         self._bot = bot
+        self._typing = typing or ChatTyping(bot)
         self._chat_pacer, self._group_pacer = pacers
         self._reply_to = reply_to
         self._answering = answering
@@ -108,7 +111,13 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
     def replying_to(self, message_id: int, *, answering: bool = False) -> TelegramPoster:
         """The same poster (same pacers), tied to a user's message: notes or answers reply to it."""
         pacers = (self._chat_pacer, self._group_pacer)
-        return TelegramPoster(self._bot, pacers, message_id, answering=answering)
+        return TelegramPoster(
+            self._bot, pacers, message_id, answering=answering, typing=self._typing
+        )
+
+    async def working(self, target: ChatTarget, line: str) -> None:
+        """Show "typing…" in the chat until the answer is sent (bot.conversation.ShowsWork)."""
+        await self._typing.start(target)
 
     def render(self, message: OutgoingMessage) -> list[Part]:
         """See TelegramRenderer.render."""
@@ -129,6 +138,7 @@ class TelegramPoster(NoRecovery):  # the Bot API cannot list a chat's messages
         """One sendMessage; a retry_after pauses and slows the chat, then it is sent again."""
         payload = cast(dict[str, Any], part.payload)
         reply_id = self._reply_id(bool(payload["private"]), thread)
+        self._typing.stop(target)
         for attempt in range(MAX_RETRIES + 1):
             await self._pace(target.channel)
             try:

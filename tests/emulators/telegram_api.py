@@ -107,6 +107,8 @@ class TelegramEmulator(LoopbackServer):
         self.admins: dict[str, set[int]] = {}  # group → its administrators' user ids
         self.owners: dict[str, int] = {}  # group → its creator
         self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls, in order
+        # sendChatAction calls: (chat, action, how many messages had been sent before it)
+        self.actions: list[tuple[str, str, int]] = []
         self._queries: set[str] = set()  # callback queries sent and not yet answered
         self._query_ids = itertools.count(1)
 
@@ -156,6 +158,7 @@ class TelegramEmulator(LoopbackServer):
         chat = str(args["chat_id"])
         if not chat.startswith("-") and chat not in self.started:
             return bad_request("Forbidden: bot can't initiate conversation with a user", 403)
+        self.actions.append((chat, str(args["action"]), len(self.sent)))
         return self.ok(True)
 
     def press(self, user: int, message: Sent, data: str, update_id: int) -> dict[str, Any]:

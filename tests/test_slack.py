@@ -115,14 +115,14 @@ async def http(store: SqlStore, slack: SlackEmulator) -> AsyncIterator[httpx.Asy
         yield client
 
 
-async def until(condition: object, seconds: float = 10.0) -> None:
+async def until(condition: object, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "the emulator never saw it"
         await asyncio.sleep(0.02)
 
 
-async def settled(seconds: float = 20.0) -> None:
+async def settled(seconds: float = 60.0) -> None:
     """Wait until every listener Bolt started (it acks first, works after) has finished."""
     me = asyncio.current_task()
     await until(lambda: all(t is me or t.done() for t in asyncio.all_tasks()), seconds)

@@ -181,7 +181,7 @@ async def application(store: SqlStore, telegram: TelegramEmulator) -> AsyncItera
     await stop(app)
 
 
-async def settle(telegram: TelegramEmulator, count: int, seconds: float = 10.0) -> None:
+async def settle(telegram: TelegramEmulator, count: int, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while len(telegram.sent) < count:
         assert time.monotonic() < deadline, f"only {len(telegram.sent)} messages arrived"

@@ -25,6 +25,7 @@ class Clock:
     service: Service
     scheduler: AsyncIOScheduler | None = None
     daily: DailyClock | None = None
+    chat_jobs: AsyncIOScheduler | None = None  # with a queue: chat subscriptions, posted here
     live: LiveSchedule | None = None
     watching: asyncio.Task[None] | None = None
 
@@ -35,6 +36,10 @@ class Clock:
             self.scheduler = build_scheduler(service.subscriptions, service.fire)
             for subscription, today in catch_up(service.subscriptions, now):
                 await service.fire(subscription, today)
+            # Workers know the file's subscriptions only: chat ones are posted by this process.
+            self.daily = DailyClock((), service.post)
+            self.chat_jobs = self.daily.scheduler()
+            self.chat_jobs.start()
         else:
             self.daily = DailyClock(service.subscriptions, service.post)
             self.daily.catch_up(now)
@@ -44,8 +49,6 @@ class Clock:
 
     def _follow_chat_subscriptions(self) -> None:
         """Schedule the subscriptions made in chat, and follow their changes live."""
-        # With a queue the file's subscriptions are enqueued; chat subscriptions are not yet
-        # (LiveSchedule runs them through this process's DailyClock): see docs/architecture.md.
         team, daily = self.service.team, self.daily
         if team is None or daily is None:
             return
@@ -60,7 +63,8 @@ class Clock:
             self.watching.cancel()
         if self.live is not None:
             await self.live.stop()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+        for scheduler in (self.scheduler, self.chat_jobs):
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
         if self.daily is not None:
             await self.daily.stop(STOP_SECONDS - 10)

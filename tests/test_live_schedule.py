@@ -10,11 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat import ChatTarget
+from bot.config import load_settings
 from bot.daily import DailyResult
 from bot.storage.sql_store import SqlStore
 from bot.storage.team_store import SqlSubscriptionStore
 from bot.subscriptions import Subscription
 from bot.team import GITHUB, ChatSubscription, chat_name, destination
+from digestbot.clock_role import Clock as RoleClock
+from digestbot.service import open_service
+from digestbot.wiring import open_core
 from scheduler.clock import DailyClock
 from scheduler.live import LiveSchedule
 
@@ -251,3 +255,33 @@ async def test_a_nudge_wakes_the_watcher_without_waiting_for_the_poll(store: Sql
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+async def test_with_a_queue_the_clock_still_posts_the_subscriptions_made_in_chat(
+    database_url: str,
+) -> None:
+    # Workers know only the config file's subscriptions: a chat's own must not be dropped.
+    service = await open_service(await open_core(load_settings({"DATABASE_URL": database_url})), ())
+    enqueued: list[tuple[str, date]] = []
+
+    async def fire(subscription: Subscription, fired_on: date) -> None:
+        enqueued.append((subscription.name, fired_on))
+
+    service.fire = fire
+    made = item(datetime.now(UTC))
+    await SqlSubscriptionStore(service.core.store.engine).save(made)
+    clock = RoleClock(service)
+    try:
+        await clock.start(datetime.now(UTC))
+        assert clock.chat_jobs is not None
+        jobs = clock.chat_jobs
+        for _ in range(600):  # the first poll runs in the background; a hang guard, not a budget
+            if jobs.get_job(made.name) is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert jobs.get_job(made.name) is not None
+        assert clock.scheduler is not None and clock.scheduler.get_job(made.name) is None
+    finally:
+        await clock.stop()
+        await service.close()
+    assert enqueued == []

@@ -42,7 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('digestbot')}")
     sub = parser.add_subparsers(dest="command", required=True)
-    digest = sub.add_parser("digest", help="print the full report of a day's commits")
+    _add_digest(sub.add_parser("digest", help="print the full report of a day's commits"))
+    chat = sub.add_parser("chat", help="a console channel: /digest commands and follow-ups")
+    chat.add_argument("--repo", action="append", help=_REPO_HELP)
+    _add_reading(chat)
+    _add_common(chat)
+    _add_common(sub.add_parser("migrate", help="bring the database schema up to date"))
+    _add_post(sub.add_parser("post", help="post one subscription's digest now (backfill, retry)"))
+    for name, text in _ROLES:
+        role = sub.add_parser(name, help=text)
+        if name in ("web", "run"):
+            role.add_argument(
+                "--port",
+                type=int,
+                default=int(os.environ.get("PORT", "8000")),
+                help="the port to listen on (default: $PORT, else 8000; now %(default)s)",
+            )
+        _add_common(role)
+    return parser
+
+
+_ROLES = (
+    ("web", "serve Slack's HTTP endpoint, Telegram's webhook, health and report pages"),
+    ("clock", "run the daily scheduler (plus Slack Socket Mode and Telegram polling)"),
+    ("run", "web and clock in one process, for self-hosting"),
+    ("worker", "run queued build and post jobs (needs DIGESTBOT_QUEUE=postgres)"),
+)
+
+
+def _add_digest(digest: argparse.ArgumentParser) -> None:
+    """`digest`: which repositories and day, what to leave out, where to write."""
     digest.add_argument("--repo", action="append", help=_REPO_HELP)
     digest.add_argument(
         "--branch", help="branch to read (default: the checked-out or default branch)"
@@ -57,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument(
         "--out", default="-", help="file to write, or - for stdout (default: %(default)s)"
     )
+    _add_filters(digest)
+    _add_common(digest)
+
+
+def _add_filters(digest: argparse.ArgumentParser) -> None:
+    """What `digest` leaves out: merges, authors, paths."""
     digest.add_argument(
         "--no-merges", action="store_true", help="leave out merge commits (default: kept)"
     )
@@ -74,14 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="leave out files matching a glob, e.g. 'docs/generated/*' (default: none)",
     )
-    _add_common(digest)
-    chat = sub.add_parser("chat", help="a console channel: /digest commands and follow-ups")
-    chat.add_argument("--repo", action="append", help=_REPO_HELP)
-    _add_reading(chat)
-    _add_common(chat)
-    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
-    _add_common(migrate)
-    post = sub.add_parser("post", help="post one subscription's digest now (backfill, retry)")
+
+
+def _add_post(post: argparse.ArgumentParser) -> None:
+    """`post`: one subscription, one day."""
     post.add_argument("--subscription", required=True, help="the subscription's name (required)")
     post.add_argument(
         "--date",
@@ -89,22 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="the day to digest: yesterday|today|YYYY-MM-DD (default: %(default)s)",
     )
     _add_common(post)
-    for name, text in (
-        ("web", "serve Slack's HTTP endpoint, Telegram's webhook, health and report pages"),
-        ("clock", "run the daily scheduler (plus Slack Socket Mode and Telegram polling)"),
-        ("run", "web and clock in one process, for self-hosting"),
-        ("worker", "run queued build and post jobs (needs DIGESTBOT_QUEUE=postgres)"),
-    ):
-        role = sub.add_parser(name, help=text)
-        if name in ("web", "run"):
-            role.add_argument(
-                "--port",
-                type=int,
-                default=int(os.environ.get("PORT", "8000")),
-                help="the port to listen on (default: $PORT, else 8000; now %(default)s)",
-            )
-        _add_common(role)
-    return parser
 
 
 def _add_reading(parser: argparse.ArgumentParser) -> None:

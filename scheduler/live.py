@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,17 @@ class _Known:
 
     subscription: Subscription
     covered: datetime
+    # The newest slot day posted here: a zone moved west after today's post must not post the
+    # same day again at the new zone's later slot (the post key holds the zone, so only this
+    # stops it).
+    last_day: date | None = None
+
+    def owes(self, day: date) -> bool:
+        """True when `day` is newer than the last day posted (and records it)."""
+        if self.last_day is not None and day <= self.last_day:
+            return False
+        self.last_day = day
+        return True
 
 
 class LiveSchedule:
@@ -129,6 +140,9 @@ class LiveSchedule:
         day = fired_on(subscription, slot)
         if self._clock.busy(subscription.name, day):
             return None  # its day is being posted (or retried) already
+        known = self._known.get(subscription.name)
+        if known is not None and not known.owes(day):
+            return None
         task = asyncio.create_task(self._clock.complete(subscription, day, self.current))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -152,9 +166,15 @@ class LiveSchedule:
             if latest is None or schedule_of(latest) != schedule_of(scheduled):
                 _log.info("%s: changed or removed since it was scheduled: skipped", scheduled.name)
                 return
+            day = slot_date(latest, now)
             if (known := self._known.get(scheduled.name)) is not None:
                 known.covered = now
-            await self._clock.complete(latest, slot_date(latest, now), self.current)
+                if not known.owes(day):
+                    _log.info(
+                        "%s: %s was posted already (before a move): skipped", latest.name, day
+                    )
+                    return
+            await self._clock.complete(latest, day, self.current)
         except Exception:  # one failing subscription must not stop the clock
             _log.exception("%s digest %s failed", scheduled.cadence, scheduled.name)
 

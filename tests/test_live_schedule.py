@@ -143,6 +143,23 @@ async def test_moving_after_the_day_posted_never_posts_it_again(rig: Rig, now: C
     assert next_after(rig, made.name, now.moment) == tokyo_ten
 
 
+async def test_moving_west_after_the_day_posted_never_posts_it_again(rig: Rig, now: Clock) -> None:
+    made = item(local(20, 8))
+    await rig.store.save(made)
+    await rig.poll(starting=True)
+    now.moment = local(26, 10)
+    await rig.fire(made.name)  # today's 10:00 Berlin slot posts
+    now.moment = local(26, 10, 30)
+    await rig.store.save(item(local(20, 8), tz="America/New_York"))  # 10:00 there: 16:00 here
+    await rig.poll()
+    now.moment = datetime(2026, 11, 26, 10, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+    await rig.fire(made.name)  # the same calendar day, later: not posted again
+    assert rig.runs == [(date(2026, 11, 26), "Europe/Berlin", "en")]
+    now.moment = datetime(2026, 11, 27, 10, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+    await rig.fire(made.name)  # the next day posts, in the new zone
+    assert rig.runs[-1] == (date(2026, 11, 27), "America/New_York", "en")
+
+
 async def test_a_change_seen_before_its_old_slot_moves_the_job_only(rig: Rig, now: Clock) -> None:
     made = item(local(20, 8))
     await rig.store.save(made)

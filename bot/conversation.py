@@ -257,13 +257,34 @@ class Conversation:
 
     async def _context(self, link: MessageLink, question: str) -> FollowUpContext:
         digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
-        entries = digest.entries if digest else ()
+        entries = await self._with_linked(link, digest.entries if digest else (), question)
         chosen = choose_entries(entries, link.shas, question)
         # The digest holds no patches: the diffs a follow-up reads come from the commit store.
         read = chosen[:CONTEXT_COMMITS]
         found = [await self._store.get_commit(e.commit.repo, e.commit.sha) for e in read]
         commits = tuple(c for c in found if c is not None)
         return FollowUpContext(digest, chosen, link.language, commits)
+
+    async def _with_linked(
+        self, link: MessageLink, entries: tuple[DigestEntry, ...], question: str
+    ) -> tuple[DigestEntry, ...]:
+        """The day's entries, plus commits the question names or the message links beyond it.
+
+        A weekly thread spans seven days but is linked to its last. Their analyses come from
+        the cache the daily digests filled (no model call then).
+        """
+        held = {e.commit.sha for e in entries}
+        commits: list[Commit] = []
+        for word in _SHA_WORD.findall(question):
+            if not any(sha.startswith(word) for sha in held):
+                commits += (await self._chat.find_commits([link.repo], sha=word))[:1]
+        for sha in [s for s in link.shas if s not in held][:CONTEXT_COMMITS]:
+            commits += [c for c in [await self._store.get_commit(link.repo, sha)] if c]
+        commits = list({c.sha: c for c in commits}.values())[:CONTEXT_COMMITS]
+        if not commits:
+            return entries
+        analyses, _ = await self._engine.analyze(commits, link.language, tz=link.tz)
+        return (*entries, *(DigestEntry(c, a) for c, a in zip(commits, analyses, strict=True)))
 
 
 async def _tell(poster: ChatPoster, target: ChatTarget, words: str) -> None:

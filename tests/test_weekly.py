@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.chat import ChatTarget, MessageRef, ThreadReplyEvent
 from bot.days import DayWindow
 from bot.delivery import ClaimState, NoReportLinks
 from bot.models import Commit, Severity
@@ -15,7 +16,7 @@ from bot.storage.sql_store import SqlStore
 from bot.subscriptions import Subscription
 from bot.weekly import WeeklyPoster
 from scheduler.clock import DailyClock
-from tests.chat_fixtures import publisher
+from tests.chat_fixtures import conversation, publisher
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.factories import ListSource, change, commit
@@ -169,3 +170,19 @@ async def test_the_service_posts_a_weekly_subscription_as_a_week(
     assert results[0].commits == 12
     root = next(p for p in slack.ours("CWEEK") if p.thread_ts is None)
     assert "acme/app* — week 2026-11-16 – 2026-11-22" in root.all_text()
+
+
+async def test_a_question_in_a_weekly_thread_about_an_earlier_day_gets_that_commit(
+    store: SqlStore, rig: Rig, slack: SlackEmulator
+) -> None:
+    source = ListSource("acme/app", week_of_commits())
+    for day in WEEK:
+        await rig.engine.build(source, DayWindow(day, "Europe/Berlin"), "en")
+    await weekly_poster(store, rig, source, slack).run(weekly_subscription(), MONDAY)
+    root = slack.ours("CWEEK")[0]
+    target = ChatTarget("slack", "CWEEK")
+    asked = ThreadReplyEvent(target, "U1", "why is 01fffff risky?", MessageRef(target, root.ts))
+    talk = conversation(store, week_of_commits())
+    assert await talk.on_thread_reply(asked, poster(slack))
+    answer = slack.ours("CWEEK")[-1].all_text()
+    assert "endpoint 1" in answer  # Tuesday's commit, not only the week's last day

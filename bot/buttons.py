@@ -125,6 +125,15 @@ class ButtonDesk:
             await presser.acknowledge(f"The explanation of {short} is already in this thread.")
             return
         await presser.acknowledge(f"Explaining {short} in the thread…")
+        try:
+            await self._explain_in_thread(press)
+        except BaseException:  # not explained after all: the next press must try again
+            await self._seen.forget(target.platform, key)
+            raise
+
+    async def _explain_in_thread(self, press: Press) -> None:
+        event, link, entry = press.event, press.link, press.entry
+        target = event.target
         digest = await self._store.get_digest(link.repo, link.day, link.tz, link.language)
         whole = await self._store.get_commit(link.repo, entry.commit.sha)  # its diff, to read
         context = FollowUpContext(digest, (entry,), link.language, (whole,) if whole else ())

@@ -16,3 +16,7 @@ class InboundLog(Protocol):
     async def first_time(self, platform: str, key: str, now: datetime) -> bool:
         """Note an event; True only for the first delivery of `key` on `platform`."""
         ...
+
+    async def forget(self, platform: str, key: str) -> None:
+        """Un-note an event whose handling failed, so that doing it again is not refused."""
+        ...

@@ -27,6 +27,7 @@ from bot.feedback import Tally
 from bot.models import RepoDigest
 from bot.storage.sql_store import SqlStore
 from tests.emulators.github_api import GitHubEmulator
+from tests.emulators.loopback import Fault
 from tests.emulators.slack_api import BOT_USER, Posted, SlackEmulator
 from tests.factories import ListSource, change, commit
 from tests.team_fixtures import Now, TeamRig, berlin, days_of_commits
@@ -172,6 +173,18 @@ async def test_explain_more_answers_in_the_thread_once(team: SlackTeam) -> None:
         f"The explanation of {entry.commit.short_sha} is already in this thread."
     ]
     assert all(p.thread_ts == reply.thread_ts for p in private(team.slack, "U1"))
+
+
+async def test_an_explanation_that_failed_to_post_can_be_asked_again(team: SlackTeam) -> None:
+    await posted_day(team.rig, team.slack)
+    reply = first_reply(team.slack)
+    before = len(public_thread(team.slack, reply))
+    refused = {"ok": False, "error": "not_in_channel"}
+    team.slack.fail(Fault(200, body=refused, path_contains="chat.postMessage"))
+    await press(team.http, reply, "explain", "U1")  # the explanation is refused once
+    assert len(public_thread(team.slack, reply)) == before
+    await press(team.http, reply, "explain", "U1")  # so the next press explains
+    assert len(public_thread(team.slack, reply)) == before + 1
 
 
 def huge_day() -> ListSource:

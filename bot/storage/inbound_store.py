@@ -35,6 +35,16 @@ class SqlInboundLog:
                 return False
         return True
 
+    async def forget(self, platform: str, key: str) -> None:
+        """Delete the event's row (its handling failed: a retry must run)."""
+        async with self._sessions() as session:
+            await session.execute(
+                delete(InboundEventRow).where(
+                    InboundEventRow.platform == platform, InboundEventRow.key == key[:200]
+                )
+            )
+            await session.commit()
+
     async def _prune(self, now: datetime) -> None:
         if self._pruned is not None and now - self._pruned < _PRUNE_EVERY:
             return

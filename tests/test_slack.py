@@ -221,6 +221,25 @@ async def test_follow_up_in_thread_is_answered_once_and_own_messages_ignored(
     assert reply_to.thread_ts == root.ts
 
 
+async def test_a_mention_asking_for_help_is_answered_to_the_asker_only(
+    http: httpx.AsyncClient, slack: SlackEmulator
+) -> None:
+    mention: dict[str, object] = {
+        "type": "app_mention",
+        "channel": CHANNEL,
+        "user": "U2",
+        "text": f"<@{BOT_USER}> help",
+        "ts": "1800000000.000009",
+    }
+    payload = event_body(mention, "EvHelp")
+    headers = {"Content-Type": "application/json", **signed(payload)}
+    assert (await http.post("/slack/events", content=payload, headers=headers)).status_code == 200
+    await until(lambda: bool(slack.posted))
+    await settled()
+    assert [p.user for p in slack.posted] == ["U2"]  # ephemeral, not the whole channel
+    assert "/digest explain" in slack.posted[0].all_text()
+
+
 async def test_socket_mode_command_is_acked_over_the_socket_then_posted(
     store: SqlStore, slack: SlackEmulator
 ) -> None:

@@ -152,7 +152,10 @@ async def _inbound(
         reply = ThreadReplyEvent(target, user, text, MessageRef(target, str(thread_ts)))
         await conversation.on_thread_reply(reply, poster.for_user(user))
     else:  # "@digestbot today" at channel level: a command (slash commands can't be threaded)
-        await conversation.on_command(CommandEvent(target, user, text, f"{channel}:{ts}"), poster)
+        event_id = f"{channel}:{ts}"  # help, errors and refusals: to the sender only
+        await conversation.on_command(
+            CommandEvent(target, user, text, event_id), poster.for_user(user)
+        )
 
 
 def http_endpoint(app: AsyncApp) -> Callable[[Request], Awaitable[Response]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -66,10 +66,16 @@ class HomeBuilder:
         self._links = links
         self._now = now
 
-    async def view(self, platform: str) -> HomeView:
-        """The platform's subscriptions (file first) and its repositories' latest digests."""
+    async def view(self, platform: str, chats: Collection[str] | None = None) -> HomeView:
+        """The platform's subscriptions (file first) and its repositories' latest digests.
+
+        With `chats`, only the subscriptions posting to those chats (the viewer's own: a
+        private channel's repositories and signed page links stay with its members).
+        """
         subs = await self._subscriptions(platform)
-        repos = {s.repo for s in subs} | self._file_repos(platform)
+        if chats is not None:
+            subs = [s for s in subs if s.target.channel in chats]
+        repos = {s.repo for s in subs} | self._file_repos(platform, chats)
         found = [
             d for repo in sorted(repos) for d in await self._archive.list_summaries(repo, LATEST)
         ]
@@ -95,10 +101,11 @@ class HomeBuilder:
                 listed.append(HomeSubscription(item.repo, s.target, when, "chat"))
         return listed
 
-    def _file_repos(self, platform: str) -> set[str]:
+    def _file_repos(self, platform: str, chats: Collection[str] | None) -> set[str]:
         """The names the config file's repositories have in digests (as their sources say)."""
         names: set[str] = set()
         for s in self._files:
-            setup = self._channels.from_file(s.target) if s.target.platform == platform else None
+            shown = s.target.platform == platform and (chats is None or s.target.channel in chats)
+            setup = self._channels.from_file(s.target) if shown else None
             names |= set(setup.sources) if setup else set()
         return names

@@ -269,17 +269,31 @@ async def test_a_press_on_a_message_from_before_a_restart_works(
     assert await restarted.votes.counts("acme/app", [sha]) == {sha: Tally(0, 1)}
 
 
+async def open_home(team: SlackTeam, user: str) -> None:
+    opened: dict[str, object] = {"type": "app_home_opened", "user": user, "channel": "D1"}
+    opened["tab"] = "home"
+    body = event_body(opened, f"EvHome-{user}")
+    headers = {"Content-Type": "application/json", **signed(body)}
+    assert (await team.http.post("/slack/events", content=body, headers=headers)).status_code == 200
+    await settled()
+
+
+async def test_app_home_shows_only_the_channels_the_viewer_is_in(team: SlackTeam) -> None:
+    await team.command("subscribe acme/app at 09:00 tz Europe/Berlin")
+    await team.rig.engine.build(
+        team.rig.source("acme/app"), DayWindow(date(2026, 11, 26), "Europe/Berlin"), "en"
+    )
+    await open_home(team, "U9")  # a workspace member outside the (perhaps private) channel
+    shown = json.dumps(team.slack.homes["U9"])
+    assert "acme/app" not in shown and "digest.example/reports" not in shown
+
+
 async def test_app_home_shows_the_subscriptions_and_the_latest_digests(team: SlackTeam) -> None:
     await team.command("subscribe acme/app at 09:00 tz Europe/Berlin")
     for day in (24, 25, 26):
         src = team.rig.source("acme/app")
         await team.rig.engine.build(src, DayWindow(date(2026, 11, day), "Europe/Berlin"), "en")
-    opened: dict[str, object] = {"type": "app_home_opened", "user": "U2", "channel": "D1"}
-    opened["tab"] = "home"
-    body = event_body(opened, "EvHome")
-    headers = {"Content-Type": "application/json", **signed(body)}
-    assert (await team.http.post("/slack/events", content=body, headers=headers)).status_code == 200
-    await settled()
+    await open_home(team, "U2")
     view = team.slack.homes["U2"]
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     assert f"*acme/app* → <#{CHANNEL}> — daily at 09:00 Europe/Berlin" in texts[1]

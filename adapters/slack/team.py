@@ -102,13 +102,36 @@ def home_view(view: HomeView) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
+async def _channels_of(client: AsyncWebClient, user: str) -> set[str]:
+    """The channels `user` is in (users.conversations, paged); none if Slack will not say."""
+    channels: set[str] = set()
+    cursor = None
+    try:
+        for _page in range(MAX_PAGES):
+            answer = await client.users_conversations(
+                user=user,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=PAGE,
+                cursor=cursor,
+            )
+            channels.update(str(c["id"]) for c in answer.get("channels") or [])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        _log.warning("slack home for %s: could not list their channels: %s", user, exc)
+    return channels
+
+
 def register_home(app: AsyncApp, home: HomeBuilder) -> None:
     """On app_home_opened (the Home tab), publish the view for that user."""
 
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab
-        view = home_view(await home.view("slack"))
+        chats = await _channels_of(client, event["user"])
+        view = home_view(await home.view("slack", chats))
         _log.info("slack home for %s: %d blocks", event.get("user"), len(view["blocks"]))
         await client.views_publish(user_id=event["user"], view=view)
 

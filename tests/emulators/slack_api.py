@@ -140,6 +140,7 @@ class SlackEmulator(LoopbackServer):
             return self._read(method, args)
         team = {
             "conversations.members": self._members,
+            "users.conversations": self._user_channels,
             "usergroups.users.list": self._usergroup,
             "views.publish": self._publish,
         }
@@ -159,6 +160,13 @@ class SlackEmulator(LoopbackServer):
         cursor = base64.b64encode(str(start + size).encode()).decode() if more else ""
         body = {"ok": True, "members": everyone[start : start + size]}
         return Response(200, {**body, "response_metadata": {"next_cursor": cursor}})
+
+    def _user_channels(self, args: dict[str, Any]) -> Response:
+        """users.conversations: the channels a user is a member of (one page: they are few)."""
+        user = str(args.get("user"))
+        ids = [channel for channel, members in self.members.items() if user in members]
+        body = {"ok": True, "channels": [{"id": channel} for channel in ids]}
+        return Response(200, {**body, "response_metadata": {"next_cursor": ""}})
 
     def _usergroup(self, args: dict[str, Any]) -> Response:
         group = str(args.get("usergroup"))

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Protocol
 
-from bot.models import RepoDigest, Severity
+from bot.document import anchor_of
+from bot.models import DigestSummary, RepoDigest, Severity
 
 UP, DOWN = 1, -1
 
@@ -58,29 +59,43 @@ class VoteStore(Protocol):
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A commit people disagreed with: what the analysis said, where, and the votes."""
+    """A commit people disagreed with: what the analysis said, on which page, and the votes.
+
+    It keeps the page's identity and the entry's anchor, not the digest: a repository's
+    disagreements page reads its days one at a time.
+    """
 
     sha: str
     title: str
     severity: Severity
-    day: date
-    digest: RepoDigest
+    page: DigestSummary
+    anchor: str
     tally: Tally
 
+    @property
+    def day(self) -> date:
+        """The day whose digest shows the commit."""
+        return self.page.day
 
-def disagreements(digests: Sequence[RepoDigest], disputed: dict[str, Tally]) -> list[Disagreement]:
-    """Disputed commits found in the digests (newest first), most disputed first."""
-    found: dict[str, Disagreement] = {}
-    for digest in digests:
-        for entry in digest.entries:
-            sha = entry.commit.sha
-            if sha in disputed and sha not in found:
-                found[sha] = Disagreement(
-                    sha,
-                    entry.commit.title,
-                    entry.analysis.severity,
-                    digest.day,
-                    digest,
-                    disputed[sha],
-                )
+
+def add_disagreements(
+    found: dict[str, Disagreement], digest: RepoDigest, disputed: dict[str, Tally]
+) -> None:
+    """Add the digest's disputed commits not found yet (digests come newest first)."""
+    page = digest.summary()
+    for entry in digest.entries:
+        sha = entry.commit.sha
+        if sha in disputed and sha not in found:
+            found[sha] = Disagreement(
+                sha,
+                entry.commit.title,
+                entry.analysis.severity,
+                page,
+                anchor_of(entry),
+                disputed[sha],
+            )
+
+
+def most_disputed(found: dict[str, Disagreement]) -> list[Disagreement]:
+    """The disagreements, most disputed first."""
     return sorted(found.values(), key=lambda d: (d.tally.up - d.tally.down, -d.tally.down))

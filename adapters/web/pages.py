@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from adapters.web.style import STYLE
-from bot.document import DigestDoc, EntryDoc, Link, Run, Section, Table, anchor_of, digest_document
+from bot.document import DigestDoc, EntryDoc, Link, Run, Section, Table, digest_document
 from bot.feedback import Disagreement, Tally
 from bot.i18n import SEVERITY
 from bot.models import SEVERITIES_DESC, DigestSummary, RepoDigest, Severity
@@ -164,7 +164,7 @@ def render_disagreements(repo: str, rows: Sequence[tuple[Disagreement, str]]) ->
     head = "<tr><th>Day</th><th>Commit</th><th>Severity given</th><th>👍</th><th>👎</th></tr>"
     cells = [
         f"<tr><td>{escape(d.day.isoformat())}</td>"
-        f'<td><a href="{escape(url)}#{escape(anchor_of_sha(d))}">{escape(d.title)}</a> '
+        f'<td><a href="{escape(url)}#{escape(d.anchor)}">{escape(d.title)}</a> '
         f'<span class="sha">{escape(d.sha[:7])}</span></td>'
         f"<td>{escape(SEVERITY['en'][d.severity])}</td><td>{d.tally.up}</td><td>{d.tally.down}</td></tr>"
         for d, url in rows
@@ -173,12 +173,6 @@ def render_disagreements(repo: str, rows: Sequence[tuple[Disagreement, str]]) ->
     title = f"{repo} — severity disagreements"
     intro = "<p>Analyses people voted 👎 on, the most disputed first.</p>"
     return _page(title, f"<h1>{escape(title)}</h1>{intro}{table}", "en")
-
-
-def anchor_of_sha(disagreement: Disagreement) -> str:
-    """The anchor of a disputed entry on its day's page."""
-    entry = next(e for e in disagreement.digest.entries if e.commit.sha == disagreement.sha)
-    return anchor_of(entry)
 
 
 @dataclass(frozen=True)

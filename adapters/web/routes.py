@@ -19,7 +19,7 @@ from adapters.web.links import (
     page_url,
 )
 from adapters.web.pages import render_disagreements, render_index, render_page
-from bot.feedback import Tally, VoteStore, disagreements
+from bot.feedback import Disagreement, Tally, VoteStore, add_disagreements, most_disputed
 from bot.models import DigestSummary, RepoDigest
 from bot.ports import DigestArchive
 from bot.report import anchor_of
@@ -167,16 +167,19 @@ class ReportRoutes:
         signed = index_url(self._signer, repo, grant) or ""
         return signed.replace("/repos/", "/disagreements/", 1)
 
-    async def _disagreements(self, request: Request) -> tuple[list[Any], Grant] | Response:
+    async def _disagreements(self, request: Request) -> tuple[list[Disagreement], Grant] | Response:
         granted = self._granted(request)
         if isinstance(granted, Response):
             return granted
         repo, grant = granted
         votes = await self._votes.disputed(repo) if self._votes else {}
-        # Only the days that list a disputed commit are read whole (not the repository's history).
-        days = await self._archive.summaries_with(repo, list(votes))
-        loaded = [await self._archive.get_digest(d.repo, d.day, d.tz, d.language) for d in days]
-        return disagreements([d for d in loaded if d is not None], votes), grant
+        found: dict[str, Disagreement] = {}
+        # Only the days that list a disputed commit are read, one at a time, each let go of.
+        for day in await self._archive.summaries_with(repo, list(votes)):
+            digest = await self._archive.get_digest(day.repo, day.day, day.tz, day.language)
+            if digest is not None:
+                add_disagreements(found, digest, votes)
+        return most_disputed(found), grant
 
     async def disputed(self, request: Request) -> Response:
         """The severity disagreements of a repository (opens with the index's link)."""
@@ -184,7 +187,7 @@ class ReportRoutes:
         if isinstance(found, Response):
             return found
         items, grant = found
-        rows = [(d, page_url(self._signer, d.digest, grant)) for d in items]
+        rows = [(d, page_url(self._signer, d.page, grant)) for d in items]
         page = render_disagreements(request.path_params["repo"], rows)
         return HTMLResponse(page, headers=_HEADERS)
 
@@ -201,7 +204,7 @@ class ReportRoutes:
                 "severity": d.severity.value,
                 "day": d.day.isoformat(),
                 "votes": _votes(d.tally),
-                "url": page_url(self._signer, d.digest, grant),
+                "url": page_url(self._signer, d.page, grant),
             }
             for d in items
         ]

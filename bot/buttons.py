@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from bot import log_messages as say
 from bot.actions import ActionEvent, Presser
 from bot.budget import DiffBudget
 from bot.chat import ChatPoster, ChatStore, CodeMessage, MessageLink, MessageRef, TextMessage, send
@@ -23,6 +24,7 @@ from bot.feedback import DOWN, UP, Vote, VoteChange, VoteStore
 from bot.followup import Answerer, FollowUpContext, StoredAnswerer
 from bot.inbound import InboundLog
 from bot.models import DigestEntry
+from bot.observed import observed_press
 from bot.sanitize import safe_text
 
 # Telegram cannot start a chat with a user: they must open one with the bot first.
@@ -73,9 +75,9 @@ class ButtonDesk:
         self._budget = budget
         self._now = now
 
+    @observed_press
     async def on_action(self, event: ActionEvent, poster: ChatPoster, presser: Presser) -> None:
         """Do what the button says; `poster` posts in the thread, `presser` answers the presser."""
-        _log.info("%s pressed %s on %s in %s", event.user, event.kind, event.sha[:12], event.target)
         # Telegram warns a bad client can send any callback data: a SHA prefix or nothing.
         link = await self._chat.get_link(event.message) if _SHA.fullmatch(event.sha) else None
         entry = await self._entry(link, event.sha) if link else None
@@ -114,7 +116,8 @@ class ButtonDesk:
             VoteChange.SAME: f"You already voted {sign} on {short}: it counts once.",
             VoteChange.CHANGED: f"Your vote on {short} is now {sign}.",
         }
-        _log.info("vote %s on %s %s by %s: %s", sign, link.repo, short, event.user, change.value)
+        ids = {"platform": event.target.platform, "chat": event.target.channel, "user": event.user}
+        _log.info(say.vote(sign, link.repo, short, change.value), extra={**ids, "sha": vote.sha})
         await presser.acknowledge(said[change])
 
     async def _explain(self, press: Press) -> None:

@@ -20,6 +20,11 @@ def command_received(platform: str, chat: str, user: str, event_id: str, text: s
     return f"command {event_id}: /digest {_quoted(text)} from {user} in {platform} {chat}"
 
 
+def press_received(platform: str, chat: str, user: str, event_id: str, text: str) -> str:
+    """A button was pressed."""
+    return f"press {event_id}: {text} from {user} in {platform} {chat}"
+
+
 def command_answered(
     platform: str, chat: str, event_id: str, *, command: str, seconds: float, outcome: str
 ) -> str:
@@ -95,6 +100,31 @@ def day_given_up(subscription: str, day: str, attempts: int, why: str, line: str
 def unsubscribed(cadence: str, subscription: str, day: str) -> str:
     """A chat subscription was removed before its slot's post: nothing is posted."""
     return f"{cadence} {subscription} for {day}: unsubscribed, not posted"
+
+
+def vote(sign: str, repo: str, short_sha: str, change: str) -> str:
+    """A 👍 or 👎 on an analysis was counted (new), kept (same) or turned around (changed)."""
+    return f"vote {sign} on {repo} {short_sha}: {change}"
+
+
+def subscription_saved(name: str, repo: str, user: str) -> str:
+    """A chat subscription was made or changed."""
+    return f"chat subscription {name} ({repo}) saved by {user}"
+
+
+def subscription_removed(name: str, repo: str, user: str) -> str:
+    """A chat subscription was removed."""
+    return f"chat subscription {name} ({repo}) removed by {user}"
+
+
+def team_refused(user: str, reason: str) -> str:
+    """Someone may not change what a chat gets."""
+    return f"team command refused to {user}: {reason}"
+
+
+def job_scheduled(cadence: str, name: str, what: str, when: str) -> str:
+    """The clock added or moved a chat subscription's job."""
+    return f"{cadence} {name} {what}: {when}"
 
 
 def daily_failed(subscription: str, error: Exception) -> str:

@@ -1,7 +1,8 @@
-"""Commands and follow-ups, observed: one line when they arrive, one with the latency when done.
+"""Commands, follow-ups and presses, observed: a line when they arrive, one with the latency.
 
-The decorators wrap the conversation core's two entry points, so every platform (and the
-console) is covered by the same two lines, and the latency histogram sees every answer.
+The decorators wrap the conversation core's two entry points and the button desk's, so every
+platform (and the console) is covered by the same two lines, and the latency histogram sees
+every answer.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+from bot.actions import ActionEvent
 from bot.chat import CommandEvent, ThreadReplyEvent
 from bot.commands import parse_command
 from bot.errors import CommandError
-from bot.telemetry import CommandAnswered, CommandReceived, emit
+from bot.telemetry import CommandAnswered, CommandReceived, PressReceived, emit
 
 
 def command_name(text: str) -> str:
@@ -57,6 +59,21 @@ def observed_follow_up(
         anchor = event.reply_to or event.thread_root
         event_id = f"reply-to-{anchor.message_id}" if anchor else "reply"
         ids = (event.target.platform, event.target.channel, event.user, event_id, "follow-up")
+        return await _answered(ids, handler(self, event, *args, **kwargs))
+
+    functools.update_wrapper(run, handler)
+    return run
+
+
+def observed_press(
+    handler: Callable[Concatenate[_S, ActionEvent, _P], Awaitable[_R]],
+) -> Callable[Concatenate[_S, ActionEvent, _P], Awaitable[_R]]:
+    """Log a button press when it arrives and when it is handled, with its latency."""
+
+    async def run(self: _S, event: ActionEvent, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        target, name = event.target, f"press-{event.kind}"  # bounded: four kinds
+        ids = (target.platform, target.channel, event.user, event.event_id, name)
+        emit(PressReceived(*ids, text=f"{event.kind} on {event.sha[:12]}"))
         return await _answered(ids, handler(self, event, *args, **kwargs))
 
     functools.update_wrapper(run, handler)

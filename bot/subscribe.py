@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot import log_messages as say
 from bot.cadence import next_slot
 from bot.channels import TeamChannels
 from bot.chat import ChatPoster, ChatTarget, CommandEvent, TextMessage, send
@@ -90,7 +91,6 @@ class TeamDesk:
         return True
 
     async def _run(self, event: CommandEvent, command: TeamCommand, poster: ChatPoster) -> None:
-        _log.info("team %s from %s in %s", type(command).__name__, event.user, event.target)
         if spec_of(command).who == "managers" and not await self._allowed(event, poster):
             return
         if isinstance(command, SubscriptionsCommand):
@@ -107,7 +107,7 @@ class TeamDesk:
         refusal = await authority.refusal(event.target, event.user) if authority else None
         if refusal is None:
             return True
-        _log.info("team command refused to %s in %s: %s", event.user, event.target, refusal)
+        _log.info(say.team_refused(event.user, refusal), extra=_ids(event))
         await _tell(poster, event.target, f"You can't change what this chat gets: {refusal}.")
         return False
 
@@ -173,7 +173,8 @@ class TeamDesk:
         if not await self._store.remove(chat_name(event.target, repo)):
             raise CommandError(_NOT_SUBSCRIBED.format(repo=repo))
         self._changed()
-        _log.info("team: %s unsubscribed %s from %s", event.user, event.target, repo)
+        name = chat_name(event.target, repo)
+        _log.info(say.subscription_removed(name, repo, event.user), extra=_ids(event))
         await _say(poster, event.target, f"Unsubscribed this chat from {repo}: no more posts.")
 
     async def _settings(
@@ -210,7 +211,9 @@ class TeamDesk:
     async def _save(self, item: ChatSubscription) -> None:
         await self._store.save(item)
         self._changed()
-        _log.info("team: %s saved %s (%s)", item.created_by, item.name, item.repo)
+        target = item.subscription.target
+        ids = {"subscription": item.name, "platform": target.platform, "chat": target.channel}
+        _log.info(say.subscription_saved(item.name, item.repo, item.created_by), extra=ids)
 
     def _when(self, item: ChatSubscription | Listed) -> str:
         return describe_schedule(item.subscription, self._now())
@@ -245,3 +248,9 @@ async def _tell(poster: ChatPoster, target: ChatTarget, words: str) -> None:
 async def _say(poster: ChatPoster, target: ChatTarget, words: str) -> None:
     """For the whole chat: a change to what it gets."""
     await send(poster, target, TextMessage(safe_text(words)))
+
+
+def _ids(event: CommandEvent) -> dict[str, object]:
+    """The ids of a team command's log lines."""
+    target = event.target
+    return {"platform": target.platform, "chat": target.channel, "user": event.user}

@@ -59,6 +59,14 @@ class CommandReceived(Event):
 
 
 @dataclass(frozen=True)
+class PressReceived(CommandReceived):
+    """A button on one of our analyses was pressed (`text` says which, on which commit)."""
+
+    def message(self) -> str:
+        return say.press_received(self.platform, self.chat, self.user, self.event_id, self.text)
+
+
+@dataclass(frozen=True)
 class CommandAnswered(Event):
     """A command or follow-up was handled: `outcome` is answered, ignored or failed."""
 

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import log_messages as say
 from bot.cadence import fired_on, latest_slot, schedule_of
 from bot.daily import slot_date
 from bot.subscriptions import Subscription
@@ -128,12 +129,20 @@ class LiveSchedule:
         self._remove_job(s.name)  # a scheduler not yet started keeps duplicates: never two
         add_job(self._clock.scheduler(), s, self._fire, (s,))
         what = "moved" if known else "scheduled"
-        _log.info("%s %s %s: at %s %s on %s", s.cadence, s.name, what, s.time, s.tz, s.days)
+        when = f"at {s.time} {s.tz} on {','.join(s.days)}"
+        _log.info(say.job_scheduled(s.cadence, s.name, what, when), extra={"subscription": s.name})
         slot = latest_slot(s, now, entry.covered)
         if slot is None:
             return None
         entry.covered = now
-        _log.info("%s %s: its slot of %s passed unserved: running it now", s.cadence, s.name, slot)
+        ids = {"subscription": s.name}
+        _log.info(
+            "%s %s: its slot of %s passed unserved: running it now",
+            s.cadence,
+            s.name,
+            slot,
+            extra=ids,
+        )
         return self._start(s, slot)
 
     def _start(self, subscription: Subscription, slot: datetime) -> asyncio.Task[bool] | None:
@@ -151,7 +160,9 @@ class LiveSchedule:
     def _drop(self, name: str) -> None:
         self._known.pop(name, None)
         self._remove_job(name)
-        _log.info("chat subscription %s removed: its job is gone", name)
+        _log.info(
+            "chat subscription %s removed: its job is gone", name, extra={"subscription": name}
+        )
 
     def _remove_job(self, name: str) -> None:
         scheduler = self._clock.scheduler()

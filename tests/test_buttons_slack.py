@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -173,6 +174,21 @@ async def test_explain_more_answers_in_the_thread_once(team: SlackTeam) -> None:
         f"The explanation of {entry.commit.short_sha} is already in this thread."
     ]
     assert all(p.thread_ts == reply.thread_ts for p in private(team.slack, "U1"))
+
+
+async def test_a_press_is_logged_with_its_ids_and_its_latency(
+    team: SlackTeam, caplog: pytest.LogCaptureFixture
+) -> None:
+    await posted_day(team.rig, team.slack)
+    reply = first_reply(team.slack)
+    with caplog.at_level(logging.INFO, logger="digestbot.events"):
+        await press(team.http, reply, "up", "U1")
+    lines = [r for r in caplog.records if r.name == "digestbot.events"]
+    sha = reply.buttons()[0]["value"]
+    assert any(f"up on {sha[:12]} from U1 in slack {CHANNEL}" in r.getMessage() for r in lines)
+    done = [r for r in lines if "press-up" in r.getMessage()]
+    assert done and getattr(done[0], "outcome", None) == "answered"
+    assert getattr(done[0], "user", None) == "U1"
 
 
 async def test_an_explanation_that_failed_to_post_can_be_asked_again(team: SlackTeam) -> None:

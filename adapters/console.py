@@ -128,6 +128,12 @@ def _reader(stdin: TextIO, history: Path | None) -> _Reader:
         # never sees: at the prompt, Ctrl-C raises KeyboardInterrupt, as in any shell.
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
+            # asyncio.run's SIGINT handler runs between bytecodes: a Ctrl-C that came after
+            # the last command's last await only asked to cancel this task, which input()
+            # would hold off until the next line. Honour it now.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise KeyboardInterrupt
             return input(PROMPT) + "\n"
         except EOFError:
             return ""

@@ -16,7 +16,15 @@ from bot.i18n import fallback_reason
 from bot.llm.analyzer import LlmAnalyzer, Prompts
 from bot.llm.client import OpenAIModelClient
 from bot.llm.overview import LlmOverviewer
-from bot.models import Commit, DigestEntry, RepoDigest, Report, Severity
+from bot.models import (
+    Commit,
+    DigestEntry,
+    FileChange,
+    FileStatus,
+    RepoDigest,
+    Report,
+    Severity,
+)
 from bot.prompts import Prompt, load_prompt
 from bot.report import render_report
 from bot.storage.sql_store import SqlStore
@@ -382,9 +390,32 @@ async def test_a_new_prompt_version_re_analyzes(
     await first.engine.analyze(commits, "en")
     assert len(openai_emu.calls()) == calls
     base = load_prompt("analysis")
-    bumped = Prompt(base.name, "analysis-3", base.system, base.user)
+    bumped = Prompt(base.name, f"{base.version}-next", base.system, base.user)
     second = Rig(store, model_config(openai_emu), analysis=bumped)
     await second.engine.analyze(commits, "en")
     assert len(openai_emu.calls()) > calls
     await first.client.close()
     await second.client.close()
+
+
+async def test_a_deleted_file_reaches_the_model_as_its_line_count_and_the_report_says_so(
+    rig: Rig, openai_emu: OpenAIEmulator
+) -> None:
+    old = [f"def legacy_{i}(rows):" if i % 5 == 0 else f"    rows.append({i})" for i in range(412)]
+    removed = FileChange(
+        "src/shop/legacy/importer.py",
+        FileStatus.REMOVED,
+        0,
+        412,
+        "@@ -1,412 +0,0 @@\n" + "\n".join(f"-{line}" for line in old),
+    )
+    gone = commit("refactor(core): drop the old importer", removed, change("src/core/app.py", 30))
+    digest = await rig.engine.build(ListSource("acme/app", [gone]), WINDOW, "en")
+
+    [deep] = [b for b in openai_emu.calls() if OpenAIEmulator.label(b).startswith("deep")]
+    prompt = deep["messages"][-1]["content"]
+    assert "--- src/shop/legacy/importer.py [removed, +0 -412]" in prompt
+    assert "[file deleted: its 412 lines are not shown]" in prompt
+    assert "legacy_0" not in prompt and "+line" in prompt  # the other file is shown
+    markdown = render_report(Report(WINDOW.day, "en", (digest,)))
+    assert "1 of 2 files clipped (1 deleted: line count only)" in markdown

@@ -194,7 +194,7 @@ def coverage_line(digest: RepoDigest, naive: int, prompt_tokens: int) -> str:
     return (
         f"entries: high {counts[Severity.HIGH]}, medium {counts[Severity.MEDIUM]}, "
         f"low {counts[Severity.LOW]} ({len(deep)} read with their diff); prompt tokens "
-        f"{prompt_tokens} vs naive whole-diff prompt {naive} = {prompt_tokens / naive:.0%}; "
+        f"{prompt_tokens} vs naive whole-diff prompt {naive} = {prompt_tokens / naive:.1%}; "
         f"files left out for the budget: {code_unseen} (each named in its entry's coverage)"
     )
 

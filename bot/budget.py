@@ -4,12 +4,14 @@ Noise (lockfiles, generated, vendored, binary, snapshots, data, cassettes) and p
 large to have been read are listed, never shown. The rest shares the budget by kind (code,
 then tests, config, other, docs), fairly within a kind: every file gets an equal share, a
 small file gives back what it does not need. A file over its share is clipped inside a hunk
-at a line boundary. Every file's coverage says why it was not seen whole.
+at a line boundary. A patch repeated across files is shown once. For an analysis prompt
+(`compact`) hunks keep fewer unchanged lines (bot.hunks) and a deleted file is given by its
+line count. Every file's coverage says why it was not seen whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.files import FileKind, file_kind, noise_reason
 from bot.hunks import trim_context
@@ -94,7 +96,10 @@ class DiffBudget:
             shown[item.change.path], plan.coverage[item.change.path] = _show(
                 item, shares[item.change.path]
             )
-        sections = [_section(f.path, plan, shown) for f in ordered]
+        for path, original in plan.same_as.items():
+            # A repeated patch was seen exactly as much as the one it repeats.
+            plan.coverage[path] = replace(plan.coverage[original], path=path)
+        sections = [shown.get(f.path) or plan.fixed.get(f.path, "") for f in ordered]
         files = tuple(plan.coverage[f.path] for f in ordered)
         text = "\n".join([s for s in sections if s] + _not_shown(files))
         return BudgetedDiff(text, Coverage(files, budget, estimate_tokens(text)))
@@ -120,14 +125,6 @@ def _plan(ordered: list[FileChange], compact: bool) -> _Plan:
             patch = trim_context(change.patch or "", *_CONTEXT) if compact else change.patch or ""
             plan.readable.append(_Readable(change, _header(change), patch, estimate_tokens(patch)))
     return plan
-
-
-def _section(path: str, plan: _Plan, shown: dict[str, str]) -> str:
-    """A file's text in the prompt; a repeated patch takes the coverage of the one it repeats."""
-    if path in plan.same_as:
-        original = plan.coverage[plan.same_as[path]]
-        plan.coverage[path] = FileCoverage(path, original.state, original.reason)
-    return shown.get(path) or plan.fixed.get(path, "")
 
 
 def _unread(change: FileChange) -> FileCoverage | None:

@@ -148,23 +148,25 @@ def engine_for(client: OpenAIModelClient, store: SqlStore, model: str) -> Digest
     return DigestEngine(analyzer, store, CommitFilter(FilterConfig()), overviewer=overviewer)
 
 
-def chain(digest: RepoDigest) -> int:
+def chain(digest: RepoDigest, commits: list[Commit]) -> int:
     """Calls in a row the day needs: 2 when a triage upgrade must wait for its batch."""
     rules = RulesAnalyzer(RulesConfig())
+    # Entries hold the commit without its files: the rules prior needs the whole commit.
+    by_sha = {c.sha: c for c in commits}
     upgraded = any(
-        rules.analyze_now(e.commit, "en").severity is Severity.LOW
+        rules.analyze_now(by_sha[e.commit.sha], "en").severity is Severity.LOW
         and e.analysis.coverage is not None
         for e in digest.entries
     )
     return 2 if upgraded else 1
 
 
-def row(latency: float, concurrency: int, runs: list[Run]) -> str:
+def row(latency: float, concurrency: int, runs: list[Run], commits: list[Commit]) -> str:
     med = statistics.median
     wall, fetch = med(r.wall for r in runs), med(r.fetch for r in runs)
     calls = int(med(r.calls for r in runs))
     floor = fetch + latency
-    need = chain(runs[0].digest)
+    need = chain(runs[0].digest, commits)
     goal = (
         1.3 * floor
         if concurrency >= calls
@@ -192,7 +194,7 @@ def coverage_line(digest: RepoDigest, naive: int, prompt_tokens: int) -> str:
     return (
         f"entries: high {counts[Severity.HIGH]}, medium {counts[Severity.MEDIUM]}, "
         f"low {counts[Severity.LOW]} ({len(deep)} read with their diff); prompt tokens "
-        f"{prompt_tokens} vs naive whole-diff prompt {naive} = {prompt_tokens / naive:.0%}; "
+        f"{prompt_tokens} vs naive whole-diff prompt {naive} = {prompt_tokens / naive:.1%}; "
         f"files left out for the budget: {code_unseen} (each named in its entry's coverage)"
     )
 
@@ -237,7 +239,7 @@ async def main_async(args: argparse.Namespace) -> None:
     for latency in args.latency:
         for concurrency in args.concurrency:
             runs = [await build(commits, latency, concurrency, None) for _ in range(args.repeats)]
-            print(row(latency, concurrency, runs), flush=True)
+            print(row(latency, concurrency, runs, commits), flush=True)
             last = runs[-1]
     assert last is not None
     print(coverage_line(last.digest, naive, last.prompt_tokens))

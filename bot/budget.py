@@ -4,15 +4,26 @@ Noise (lockfiles, generated, vendored, binary, snapshots, data, cassettes) and p
 large to have been read are listed, never shown. The rest shares the budget by kind (code,
 then tests, config, other, docs), fairly within a kind: every file gets an equal share, a
 small file gives back what it does not need. A file over its share is clipped inside a hunk
-at a line boundary. Every file's coverage says why it was not seen whole.
+at a line boundary. A patch repeated across files is shown once. For an analysis prompt
+(`compact`) hunks keep fewer unchanged lines (bot.hunks) and a deleted file is given by its
+line count. Every file's coverage says why it was not seen whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.files import FileKind, file_kind, noise_reason
-from bot.models import BudgetedDiff, Commit, Coverage, FileChange, FileCoverage, FileState
+from bot.hunks import trim_context
+from bot.models import (
+    BudgetedDiff,
+    Commit,
+    Coverage,
+    FileChange,
+    FileCoverage,
+    FileState,
+    FileStatus,
+)
 from bot.tokens import estimate_tokens
 
 # Coverage reasons besides the noise kinds of bot.files.noise_reason.
@@ -20,6 +31,8 @@ BUDGET = "budget"
 TOO_LARGE = "too large"
 UNAVAILABLE = "unavailable"
 EMPTY = "empty"
+# A deleted file in an analysis prompt: its line count, not every removed line.
+DELETED = "deleted"
 
 _KIND_ORDER = (FileKind.CODE, FileKind.TEST, FileKind.CONFIG, FileKind.OTHER, FileKind.DOCS)
 # Room kept for the list of what was left out, so the whole prompt stays in budget.
@@ -31,13 +44,29 @@ _MARGIN = 0.03
 _MIN_SHARE = 48
 _CLIP_NOTE = "[… {n} more lines of this file left out: {reason}]"
 _CLIP_NOTE_TOKENS = 16
+_DELETED = "[file deleted: its {n} lines are not shown]"
+_SAME = "[the same patch as {path}]"
+# Unchanged lines an analysis prompt keeps before and after each change: the lines before
+# carry the condition or signature a change sits under; the ones after mostly close it.
+_CONTEXT = (2, 1)
 
 
 @dataclass(frozen=True)
 class _Readable:
     change: FileChange
     header: str
+    patch: str
     cost: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A commit's files sorted out: coverage known so far, fixed texts, files sharing the room."""
+
+    coverage: dict[str, FileCoverage]
+    fixed: dict[str, str]
+    readable: list[_Readable]
+    same_as: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -46,33 +75,56 @@ class DiffBudget:
 
     tokens: int = 6000
 
-    def apply(self, commit: Commit, tokens: int | None = None) -> BudgetedDiff:
-        """The budgeted diff text and its coverage, in the order code, tests, config, docs."""
+    def apply(
+        self, commit: Commit, tokens: int | None = None, *, compact: bool = False
+    ) -> BudgetedDiff:
+        """The budgeted diff text and its coverage, in the order code, tests, config, docs.
+
+        `compact` (analysis prompts): fewer unchanged lines around changes, deleted files by
+        their line count.
+        """
         budget = tokens if tokens is not None else self.tokens
         ordered = sorted(commit.files, key=lambda f: (_KIND_ORDER.index(file_kind(f.path)), f.path))
-        coverage: dict[str, FileCoverage] = {}
-        readable: list[_Readable] = []
-        for change in ordered:
-            unread = _unread(change)
-            if unread is not None:
-                coverage[change.path] = unread
-                continue
-            header = _header(change)
-            readable.append(_Readable(change, header, estimate_tokens(change.patch or "")))
+        plan = _plan(ordered, compact)
         listing = _LISTED_LINE_TOKENS * (min(len(ordered), _LISTED) + 1)
         room = int(budget * (1 - _MARGIN)) - listing
-        room -= sum(estimate_tokens(r.header) for r in readable)
-        shares = _shares(readable, room)
-        sections = []
-        for item in readable:
-            text, cover = _show(item, shares[item.change.path])
-            coverage[item.change.path] = cover
-            if text:
-                sections.append(text)
-        files = tuple(coverage[f.path] for f in ordered)
-        sections.extend(_not_shown(files))
-        text = "\n".join(sections)
+        room -= sum(estimate_tokens(r.header) for r in plan.readable)
+        room -= sum(estimate_tokens(t) for t in plan.fixed.values())
+        shares = _shares(plan.readable, room)
+        shown = {}
+        for item in plan.readable:
+            shown[item.change.path], plan.coverage[item.change.path] = _show(
+                item, shares[item.change.path]
+            )
+        for path, original in plan.same_as.items():
+            # A repeated patch was seen exactly as much as the one it repeats.
+            plan.coverage[path] = replace(plan.coverage[original], path=path)
+        sections = [shown.get(f.path) or plan.fixed.get(f.path, "") for f in ordered]
+        files = tuple(plan.coverage[f.path] for f in ordered)
+        text = "\n".join([s for s in sections if s] + _not_shown(files))
         return BudgetedDiff(text, Coverage(files, budget, estimate_tokens(text)))
+
+
+def _plan(ordered: list[FileChange], compact: bool) -> _Plan:
+    """Files not shown, deleted files (compact), repeats of an earlier patch, and the rest."""
+    plan = _Plan({}, {}, [], {})
+    first_with: dict[str, str] = {}
+    for change in ordered:
+        unread = _unread(change)
+        if unread is not None:
+            plan.coverage[change.path] = unread
+        elif compact and change.status is FileStatus.REMOVED:
+            plan.fixed[change.path] = _header(change) + _DELETED.format(n=change.deletions)
+            plan.coverage[change.path] = FileCoverage(change.path, FileState.CLIPPED, DELETED)
+        elif change.patch in first_with:
+            # The same patch in several files (one edit applied across them): shown once.
+            plan.same_as[change.path] = first_with[change.patch or ""]
+            plan.fixed[change.path] = _header(change) + _SAME.format(path=plan.same_as[change.path])
+        else:
+            first_with[change.patch or ""] = change.path
+            patch = trim_context(change.patch or "", *_CONTEXT) if compact else change.patch or ""
+            plan.readable.append(_Readable(change, _header(change), patch, estimate_tokens(patch)))
+    return plan
 
 
 def _unread(change: FileChange) -> FileCoverage | None:
@@ -109,7 +161,7 @@ def _shares(files: list[_Readable], room: int) -> dict[str, int]:
 
 def _show(item: _Readable, share: int) -> tuple[str, FileCoverage]:
     change = item.change
-    patch = change.patch or ""
+    patch = item.patch
     reason = TOO_LARGE if change.patch_truncated else BUDGET
     if share >= item.cost:
         state = FileState.CLIPPED if change.patch_truncated else FileState.WHOLE

@@ -60,6 +60,7 @@ COVERAGE_REASONS: dict[str, dict[str, str | tuple[str, str]]] = {
         "empty": "空文件 {n} 个",
         "too large": "文件过大 {n} 个",
         "too_large": "文件过大 {n} 个",
+        "deleted": "已删除 {n} 个：只给出行数",
     },
     "en": {
         "lockfile": ("{n} lockfile", "{n} lockfiles"),
@@ -73,6 +74,7 @@ COVERAGE_REASONS: dict[str, dict[str, str | tuple[str, str]]] = {
         "empty": "{n} empty",
         "too large": "{n} too large",
         "too_large": "{n} too large",
+        "deleted": "{n} deleted: line count only",
     },
 }
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 from bot.budget import DiffBudget
 from bot.models import FileChange, FileState, FileStatus
+from bot.notes import coverage_note
 from bot.tokens import estimate_tokens
-from tests.factories import change, commit
+from tests.factories import change, commit, patch_of
 
 REFERENCE = Path(__file__).parent / "data" / "token_reference.json"
 
@@ -85,7 +87,8 @@ def test_a_late_small_code_file_is_not_starved_by_an_early_big_one() -> None:
 
 
 def test_two_big_code_files_share_the_budget_evenly() -> None:
-    c = commit("refactor: x", change("src/a.py", 3000), change("src/b.py", 3000))
+    other = replace(change("src/b.py", 3000), patch=patch_of(3000, prefix="other"))
+    c = commit("refactor: x", change("src/a.py", 3000), other)
     diff = DiffBudget(1200).apply(c)
     parts = diff.text.split("--- src/b.py")
     a_tokens, b_tokens = estimate_tokens(parts[0]), estimate_tokens(parts[1])
@@ -136,3 +139,55 @@ def test_token_estimate_tracks_real_tokenizers_on_diffs_and_chinese() -> None:
         assert min(ratios) >= 0.8, encoding
     assert estimate_tokens("") == 0
     assert estimate_tokens("变更摘要") == 4
+
+
+def _file(patch: str) -> FileChange:
+    return FileChange("src/cart.py", FileStatus.MODIFIED, 2, 1, patch)
+
+
+def _deleted_module() -> FileChange:
+    lines = [f"def helper_{i}():" if i % 4 == 0 else f"    value = {i}" for i in range(412)]
+    patch = "@@ -1,412 +0,0 @@\n" + "\n".join(f"-{x}" for x in lines)
+    return FileChange("src/legacy/importer.py", FileStatus.REMOVED, 0, 412, patch)
+
+
+def test_an_analysis_prompt_gives_a_deleted_file_by_its_line_count_not_its_lines() -> None:
+    c = commit("chore: remove the old importer", _deleted_module(), change("src/app.py", 4))
+    diff = DiffBudget(6000).apply(c, compact=True)
+    assert "--- src/legacy/importer.py [removed, +0 -412]" in diff.text
+    assert "[file deleted: its 412 lines are not shown]" in diff.text
+    assert "def helper_" not in diff.text
+    [deleted] = [f for f in diff.coverage.files if f.path == "src/legacy/importer.py"]
+    assert (deleted.state, deleted.reason) == (FileState.CLIPPED, "deleted")
+    assert coverage_note(diff.coverage, "en") == (
+        "ℹ️ The analysis saw part of the diff: 1 of 2 files clipped (1 deleted: line count only)."
+    )
+    # A follow-up question about the deleted code still gets its lines.
+    assert "-def helper_0():" in DiffBudget(6000).apply(c).text
+
+
+def test_a_patch_repeated_across_files_is_shown_once_and_each_file_counts_as_seen() -> None:
+    same = [change(f"src/orders/model{i}.py", 120, hunks=2) for i in range(8)]
+    c = commit("refactor: rename OrderLine to LineItem", *same)
+    diff = DiffBudget(6000).apply(c)
+    assert diff.text.count(same[0].patch or "") == 1
+    assert diff.text.count("[the same patch as src/orders/model0.py]") == 7
+    assert diff.coverage.complete
+    assert diff.coverage.used_tokens < estimate_tokens("".join(f.patch or "" for f in same)) / 4
+
+
+def test_a_repeat_of_a_clipped_patch_is_clipped_too() -> None:
+    big = [change(f"src/gen{i}.py", 900) for i in range(2)]
+    diff = DiffBudget(600).apply(commit("feat: two copies", *big))
+    states = {f.path: (f.state, f.reason) for f in diff.coverage.files}
+    assert states["src/gen1.py"] == states["src/gen0.py"] == (FileState.CLIPPED, "budget")
+
+
+def test_analysis_hunks_keep_two_lines_before_and_one_after_a_change() -> None:
+    context = [f" line {i}" for i in range(1, 11)]
+    patch = "\n".join(
+        ["@@ -1,20 +1,21 @@ def outer():", *context, "-old", "+new", "+more", *context]
+    )
+    seen = DiffBudget(6000).apply(commit("fix: one line", _file(patch)), compact=True).text
+    assert "@@ -9,4 +9,5 @@ def outer():\n line 9\n line 10\n-old\n+new\n+more\n line 1" in seen
+    assert " line 8" not in seen and " line 2" not in seen

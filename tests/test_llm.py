@@ -16,7 +16,15 @@ from bot.i18n import fallback_reason
 from bot.llm.analyzer import LlmAnalyzer, Prompts
 from bot.llm.client import OpenAIModelClient
 from bot.llm.overview import LlmOverviewer
-from bot.models import Commit, DigestEntry, RepoDigest, Report, Severity
+from bot.models import (
+    Commit,
+    DigestEntry,
+    FileChange,
+    FileStatus,
+    RepoDigest,
+    Report,
+    Severity,
+)
 from bot.prompts import Prompt, load_prompt
 from bot.report import render_report
 from bot.storage.sql_store import SqlStore
@@ -146,9 +154,11 @@ async def test_a_triage_upgrade_starts_its_deep_call_before_other_batches_return
     rig: Rig, openai_emu: OpenAIEmulator
 ) -> None:
     docs = doc_commits(16)
+    # Low for the rules (no advisory named), rated up by the stand-in model for "security".
     alarm = commit(
-        "chore: bump the parser for CVE-2026-0001", change("uv.lock", 40), sha="ee" + "e" * 38
+        "chore: bump the parser (security hardening)", change("uv.lock", 40), sha="ee" + "e" * 38
     )
+    assert RULES.analyze_now(alarm, "en").severity is Severity.LOW
     first_batch = [alarm, *docs[:7]]
     # The second batch is held until the upgraded commit's deep call has arrived.
     openai_emu.holds.append(
@@ -382,9 +392,60 @@ async def test_a_new_prompt_version_re_analyzes(
     await first.engine.analyze(commits, "en")
     assert len(openai_emu.calls()) == calls
     base = load_prompt("analysis")
-    bumped = Prompt(base.name, "analysis-3", base.system, base.user)
+    bumped = Prompt(base.name, f"{base.version}-next", base.system, base.user)
     second = Rig(store, model_config(openai_emu), analysis=bumped)
     await second.engine.analyze(commits, "en")
     assert len(openai_emu.calls()) > calls
     await first.client.close()
     await second.client.close()
+
+
+async def test_a_deleted_file_reaches_the_model_as_its_line_count_and_the_report_says_so(
+    rig: Rig, openai_emu: OpenAIEmulator
+) -> None:
+    old = [f"def legacy_{i}(rows):" if i % 5 == 0 else f"    rows.append({i})" for i in range(412)]
+    removed = FileChange(
+        "src/shop/legacy/importer.py",
+        FileStatus.REMOVED,
+        0,
+        412,
+        "@@ -1,412 +0,0 @@\n" + "\n".join(f"-{line}" for line in old),
+    )
+    gone = commit("refactor(core): drop the old importer", removed, change("src/core/app.py", 30))
+    digest = await rig.engine.build(ListSource("acme/app", [gone]), WINDOW, "en")
+
+    [deep] = [b for b in openai_emu.calls() if OpenAIEmulator.label(b).startswith("deep")]
+    prompt = deep["messages"][-1]["content"]
+    assert "--- src/shop/legacy/importer.py [removed, +0 -412]" in prompt
+    assert "[file deleted: its 412 lines are not shown]" in prompt
+    assert "legacy_0" not in prompt and "+line" in prompt  # the other file is shown
+    markdown = render_report(Report(WINDOW.day, "en", (digest,)))
+    assert "1 of 2 files clipped (1 deleted: line count only)" in markdown
+
+
+async def test_a_commit_naming_a_cve_is_read_in_the_first_wave_not_after_its_triage(
+    rig: Rig, openai_emu: OpenAIEmulator
+) -> None:
+    docs = doc_commits(7)
+    bump = commit(
+        "chore(deps): bump the JWT library for CVE-2026-1234",
+        change("poetry.lock", 60, 60),
+        change("pyproject.toml", 1, 1),
+        body="The old version accepts unsigned tokens.",
+        sha="cc" + "c" * 38,
+    )
+    # The triage is held until the bump's deep call has arrived: a bump sent to triage first
+    # would wait for it, and the hold would expire.
+    openai_emu.holds.append(
+        (
+            lambda label: label.startswith("triage"),
+            lambda: openai_emu.received(f"deep {bump.short_sha}"),
+        )
+    )
+    analyses, _ = await rig.engine.analyze([bump, *docs], "en")
+    assert not openai_emu.hold_expired
+    triaged = [
+        OpenAIEmulator.label(b) for b in openai_emu.calls() if "triage" in OpenAIEmulator.label(b)
+    ]
+    assert bump.short_sha not in " ".join(triaged)
+    assert analyses[0].severity is not Severity.LOW and analyses[0].coverage is not None

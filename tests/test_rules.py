@@ -152,3 +152,38 @@ def test_summary_strips_pull_request_template_noise() -> None:
 def test_summary_does_not_repeat_the_title(title: str, body: str, expected: str) -> None:
     summary = summarize(commit(title, change("src/api/pages.py", 30), body=body), "en")
     assert summary.startswith(expected + " Files: 1")
+
+
+def test_a_dependency_bump_naming_a_cve_is_at_least_medium_and_says_why() -> None:
+    # What Dependabot writes for a security update: a small lockfile bump by every other measure.
+    bump = commit(
+        "build(deps): bump jsonwebtoken from 8.5.1 to 9.0.0",
+        change("package.json", 1, 1),
+        change("package-lock.json", 12, 12),
+        body=(
+            "Bumps jsonwebtoken from 8.5.1 to 9.0.0.\n\n"
+            "Fixes CVE-2022-23529: a crafted secret could lead to remote code execution.\n\n"
+            "Signed-off-by: dependabot[bot] <support@github.com>"
+        ),
+    )
+    rules = RulesAnalyzer(RulesConfig())
+    analysis = rules.analyze_now(bump, "en")
+    assert analysis.severity is Severity.MEDIUM
+    assert analysis.severity_reason.endswith(
+        "names a security issue (CVE-2022-23529) (medium: a security fix is at least medium)"
+    )
+    assert "安全" in rules.analyze_now(bump, "zh").severity_reason
+
+
+def test_advisory_ids_and_vulnerability_fixes_raise_a_commit_plain_mentions_do_not() -> None:
+    rules = RulesAnalyzer(RulesConfig())
+
+    def rated(title: str, body: str = "") -> Severity:
+        return rules.analyze_now(commit(title, change("uv.lock", 4, 4), body=body), "en").severity
+
+    assert rated("chore(deps): bump urllib3", "Advisory GHSA-v845-jxx5-vc9f.") is Severity.MEDIUM
+    assert rated("chore: update the h2 crate for RUSTSEC-2024-0332") is Severity.MEDIUM
+    assert rated("fix(security): escape the redirect target") is not Severity.LOW
+    assert rated("chore: patch a vulnerability in the image parser") is Severity.MEDIUM
+    assert rated("docs: link the security policy") is Severity.LOW
+    assert rated("chore(deps): refresh uv.lock") is Severity.LOW

@@ -41,6 +41,14 @@ _CLOSES = re.compile(
 _BLANK_RUN = re.compile(r"\n(?:[ \t]*\n)+")
 _LEAD = re.compile(r"^(?:[-*+]\s+)?(?:[a-zA-Z]+(?:\([^)]*\))?!?:\s*)?")
 _PR_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
+# A message naming a security advisory or a vulnerability fix. Such a commit (often a small
+# dependency bump) is at least medium: its diff is read, and its deep call starts at once.
+_SECURITY = re.compile(
+    r"\bCVE-\d{4}-\d{4,}\b|\bGHSA(?:-[0-9a-z]{4}){3}\b|\b(?:RUSTSEC|PYSEC|GO)-\d{4}-\d{4,}\b"
+    r"|\bvulnerab\w*|\bsecurity[ -](?:fix|advisory|issue|patch|update|release|bug|hole)\w*"
+    r"|^\w+\(security\)!?:",
+    re.IGNORECASE | re.MULTILINE,
+)
 _KIND_PRIORITY = (FileKind.CODE, FileKind.CONFIG, FileKind.TEST, FileKind.DOCS, FileKind.OTHER)
 _SUMMARY_LIMIT = 420
 _SCOPE_LIMIT = 6
@@ -60,6 +68,8 @@ _WORDS = {
         "medium": "中",
         "low": "低",
         "touch": "涉及 {where} 中 {n} 个文件（+{add}/−{dele}）。",
+        "security": "提及安全问题（{what}）",
+        "floor": "安全修复至少为中",
     },
     "en": {
         "lines": "lines {n}",
@@ -75,6 +85,8 @@ _WORDS = {
         "medium": "medium",
         "low": "low",
         "touch": "Files: {n} in {where} (+{add}/−{dele}).",
+        "security": "names a security issue ({what})",
+        "floor": "a security fix is at least medium",
     },
 }
 
@@ -117,13 +129,13 @@ class RulesAnalyzer:
     def analyze_now(self, commit: Commit, language: str) -> CommitAnalysis:
         """The synchronous analysis, also used as the model's prior and fallback."""
         score = self.score(commit, language)
-        severity = self.severity_of(score.total)
+        severity = self.rate(commit)
         depth = severity is not Severity.LOW
         return CommitAnalysis(
             sha=commit.sha,
             change_type=change_type(commit),
             severity=severity,
-            severity_reason=self._reason(score, severity, language),
+            severity_reason=self._reason(score, severity, language, security_named(commit)),
             summary=summarize(commit, language),
             impact_scope=impact_scope(commit, language),
             analyzer=RULES_IDENTITY,
@@ -158,6 +170,13 @@ class RulesAnalyzer:
         )
         return Score(sum(w for _, w in parts), parts)
 
+    def rate(self, commit: Commit) -> Severity:
+        """The commit's severity: its score's, raised to medium when it names a security fix."""
+        severity = self.severity_of(self.score(commit, "en").total)
+        if severity is Severity.LOW and security_named(commit):
+            return Severity.MEDIUM
+        return severity
+
     def severity_of(self, total: int) -> Severity:
         """Thresholds: high ≥ high, medium ≥ medium, else low."""
         if total >= self._config.high:
@@ -166,9 +185,16 @@ class RulesAnalyzer:
             return Severity.MEDIUM
         return Severity.LOW
 
-    def _reason(self, score: Score, severity: Severity, language: str) -> str:
+    def _reason(self, score: Score, severity: Severity, language: str, security: str | None) -> str:
         words = _WORDS[language]
         fired = " · ".join(f"{name} +{w}" for name, w in score.parts if w)
+        if security and self.severity_of(score.total) is Severity.LOW:
+            named = words["security"].format(what=security)
+            if language == "zh":
+                return (
+                    f"{fired} = {score.total}，{named}（{words[severity.value]}：{words['floor']}）"
+                )
+            return f"{fired} = {score.total}, {named} ({words[severity.value]}: {words['floor']})"
         threshold = {
             Severity.HIGH: f"≥ {self._config.high}",
             Severity.MEDIUM: f"≥ {self._config.medium}",
@@ -178,6 +204,12 @@ class RulesAnalyzer:
         if language == "zh":
             return f"{fired} = {score.total}（{label} {threshold}）"
         return f"{fired} = {score.total} ({label} {threshold})"
+
+
+def security_named(commit: Commit) -> str | None:
+    """The advisory id or words by which a commit's message names a security fix, if any."""
+    match = _SECURITY.search(commit.message)
+    return match.group(0).rstrip(":") if match else None
 
 
 def _step(value: int, steps: list[tuple[int, int]]) -> int:

@@ -146,7 +146,7 @@ class _Run:
         failure = CUT_OFF
         for _ in range(2):
             # Splitting large patches is CPU work: keep it off the event loop.
-            diff = await asyncio.to_thread(owner._budget.apply, commit, tokens)
+            diff = await asyncio.to_thread(owner._budget.apply, commit, tokens, compact=True)
             system, user = self._render(commit, item, prior, diff.text)
             asked = await ask(
                 owner._client,

@@ -60,7 +60,7 @@ class LlmOverviewer:
         return text, reply.usage
 
     def _severity(self, commit: Commit) -> Severity:
-        return self._rules.severity_of(self._rules.score(commit, "en").total)
+        return self._rules.rate(commit)
 
 
 def _line(commit: Commit, severity: Severity) -> str:

@@ -98,7 +98,7 @@ class Triage:
         body = message_body(commit)[:600]
         return (
             f"commit_id: {commit.short_sha}\ncommitted: {when}\n"
-            f"rules score: {score.total} ({self._rules.severity_of(score.total).value})\n"
+            f"rules score: {score.total} ({self._rules.rate(commit).value})\n"
             + untrusted(f"{commit.title}\n{body}\nfiles: {files}{more}")
         )
 

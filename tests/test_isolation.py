@@ -37,6 +37,7 @@ from tests.emulators.telegram_api import TelegramEmulator
 from tests.gitrepo import GitRepo
 from tests.served import Served, clean_env, served, wait_for
 from tests.test_roles import config as roles_config
+from tests.waiting import until
 
 TZ = ZoneInfo("Europe/Paris")
 FAST = StartPolicy(first=0.02, cap=0.1, refused=3600.0, watch=0.02)
@@ -202,14 +203,6 @@ async def started_service(
     settings = load_settings({"DATABASE_URL": database_url, **env})
     subscriptions = load_subscriptions(config(tmp_path, repo, where))
     return await open_service(await open_core(settings), subscriptions)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a condition on the event loop (never a fixed sleep)."""
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.01)
 
 
 async def test_each_platform_starts_on_its_own_with_the_injected_backoff(

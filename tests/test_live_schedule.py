@@ -21,6 +21,7 @@ from digestbot.service import open_service
 from digestbot.wiring import open_core
 from scheduler.clock import DailyClock
 from scheduler.live import LiveSchedule
+from tests.waiting import until
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TARGET = ChatTarget("slack", "CTEAM")
@@ -292,11 +293,9 @@ async def test_with_a_queue_the_clock_still_posts_the_subscriptions_made_in_chat
         await clock.start(datetime.now(UTC))
         assert clock.chat_jobs is not None
         jobs = clock.chat_jobs
-        for _ in range(600):  # the first poll runs in the background; a hang guard, not a budget
-            if jobs.get_job(made.name) is not None:
-                break
-            await asyncio.sleep(0.05)
-        assert jobs.get_job(made.name) is not None
+        await until(
+            lambda: jobs.get_job(made.name) is not None
+        )  # the first poll: in the background
         assert clock.scheduler is not None and clock.scheduler.get_job(made.name) is None
     finally:
         await clock.stop()

@@ -32,10 +32,11 @@ from tests.emulators.slack_api import SlackEmulator
 from tests.gitrepo import GitRepo
 from tests.hostile import restored_logging
 from tests.served import clean_env, free_port, wait_for
-from tests.test_isolation import FAST, SwitchableTelegram, signed_command, status_of, until
+from tests.test_isolation import FAST, SwitchableTelegram, signed_command, status_of
 from tests.test_llm import Rig, model_config
 from tests.test_model_client import features
 from tests.test_roles import config, three_commits
+from tests.waiting import until
 
 FORMATS = ["plain", "json"]
 METRICS_TOKEN = "metrics-token-0123456789"

@@ -32,6 +32,7 @@ from tests.chat_fixtures import (
 )
 from tests.emulators.slack_api import BOT_USER, SlackEmulator
 from tests.test_slack_delivery import poster
+from tests.waiting import until
 
 SECRET = "signing-secret"
 CHANNEL = "C0DIGEST"
@@ -113,13 +114,6 @@ async def http(store: SqlStore, slack: SlackEmulator) -> AsyncIterator[httpx.Asy
     transport = httpx.ASGITransport(app=web)
     async with httpx.AsyncClient(transport=transport, base_url="http://digestbot") as client:
         yield client
-
-
-async def until(condition: object, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the emulator never saw it"
-        await asyncio.sleep(0.02)
 
 
 async def settled(seconds: float = 60.0) -> None:

@@ -26,6 +26,7 @@ from tests.emulators.slack_api import BOT_USER, SlackEmulator
 from tests.served import clean_env, served
 from tests.team_fixtures import days_of_commits
 from tests.test_slack import command_body, signed
+from tests.waiting import until
 
 CHANNEL = "C0DIGEST"
 SECRET = "process-signing-secret"
@@ -46,13 +47,6 @@ def post_command(base: str, text: str, user: str) -> int:
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         return int(answer.status)
-
-
-async def until(condition: object, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 async def test_the_web_process_subscribes_and_the_clock_process_schedules_it(

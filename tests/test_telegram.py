@@ -42,6 +42,7 @@ from tests.chat_fixtures import (
 from tests.emulators.loopback import Fault
 from tests.emulators.telegram_api import BOT_ID, TelegramEmulator
 from tests.factories import ListSource
+from tests.waiting import until
 
 GROUP = "-100123"
 TARGET = ChatTarget("telegram", GROUP)
@@ -181,11 +182,8 @@ async def application(store: SqlStore, telegram: TelegramEmulator) -> AsyncItera
     await stop(app)
 
 
-async def settle(telegram: TelegramEmulator, count: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while len(telegram.sent) < count:
-        assert time.monotonic() < deadline, f"only {len(telegram.sent)} messages arrived"
-        await asyncio.sleep(0.02)
+async def settle(telegram: TelegramEmulator, count: int) -> None:
+    await until(lambda: len(telegram.sent) >= count)
 
 
 async def test_webhook_needs_the_secret_and_runs_commands(

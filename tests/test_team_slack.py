@@ -192,6 +192,13 @@ async def test_someone_outside_the_channel_is_refused_privately(team: SlackTeam)
     assert team.said("U9")[-1].startswith("This chat gets no digests yet")
 
 
+async def test_a_member_on_a_later_page_of_a_big_channel_may_subscribe(team: SlackTeam) -> None:
+    team.slack.members[CHANNEL] = [f"U{n:04d}" for n in range(450)] + ["U9"]  # 3 pages of 200
+    await team.command("subscribe acme/app", user="U9")
+    assert len(await team.rig.subscriptions.chat_subscriptions()) == 1
+    assert not any(line.startswith("You can't") for line in team.said("U9"))
+
+
 async def test_only_configured_managers_and_their_groups_may_when_set(
     team: SlackTeam, slack: SlackEmulator
 ) -> None:

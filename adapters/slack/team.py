@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.render import escape, mrkdwn
 from bot.chat import ChatTarget
@@ -58,17 +60,20 @@ class SlackMembership:
         return False
 
     async def _members(self, channel: str) -> set[str]:
-        members: set[str] = set()
-        cursor = None
-        for _page in range(MAX_PAGES):
-            answer = await self._client.conversations_members(
-                channel=channel, limit=PAGE, cursor=cursor
-            )
-            members.update(answer.get("members") or [])
-            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        return members
+        first = self._client.conversations_members(channel=channel, limit=PAGE)
+        return set(await _every(first, "members"))
+
+
+async def _every(first: Awaitable[AsyncSlackResponse], key: str) -> list[Any]:
+    """The `key` items of every page (slack_sdk follows the cursor), up to MAX_PAGES pages."""
+    items: list[Any] = []
+    pages = 0
+    async for page in await first:
+        items += page.get(key) or []
+        pages += 1
+        if pages == MAX_PAGES:
+            break
+    return items
 
 
 _NOT_MANAGER = "only the people this bot's operators named as managers can"
@@ -104,24 +109,13 @@ def home_view(view: HomeView) -> dict[str, Any]:
 
 async def _channels_of(client: AsyncWebClient, user: str) -> set[str]:
     """The channels `user` is in (users.conversations, paged); none if Slack will not say."""
-    channels: set[str] = set()
-    cursor = None
+    types = "public_channel,private_channel"
+    first = client.users_conversations(user=user, types=types, exclude_archived=True, limit=PAGE)
     try:
-        for _page in range(MAX_PAGES):
-            answer = await client.users_conversations(
-                user=user,
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=PAGE,
-                cursor=cursor,
-            )
-            channels.update(str(c["id"]) for c in answer.get("channels") or [])
-            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
+        return {str(c["id"]) for c in await _every(first, "channels")}
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         _log.warning("slack home for %s: could not list their channels: %s", user, exc)
-    return channels
+        return set()
 
 
 def register_home(app: AsyncApp, home: HomeBuilder) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.chat import ChatPoster
@@ -17,6 +18,8 @@ from bot.fanout import in_order
 from bot.models import RepoDigest
 from bot.ports import CommitSource
 from bot.subscriptions import WEEKDAYS, Subscription
+
+B = TypeVar("B")  # what a repository is built into: a day (daily) or its days (weekly)
 
 
 @dataclass(frozen=True)
@@ -87,15 +90,11 @@ class DailyPoster:
         """Post the day before `fired_on` (in the subscription's zone) to its chat."""
         poster = self._poster_for(subscription)
         window = DayWindow(fired_on - timedelta(days=1), subscription.tz)
-        results = []
-        # Built a few at once (bot.fanout), posted one by one in the subscription's order.
-        builds = [partial(self._build, subscription, spec, window) for spec in subscription.repos]
-        async for spec, built in in_order(builds):
-            if isinstance(built, SourceError):  # said once, in the result; the next one goes on
-                results.append(DailyResult(spec, 0, None, built))
-            else:
-                results.append(await self._post(subscription, built, poster))
-        return results
+        return await build_then_post(
+            subscription.repos,
+            partial(self._build, subscription, window),
+            partial(self._post, subscription, poster=poster),
+        )
 
     def _poster_for(self, subscription: Subscription) -> ChatPoster:
         """The poster of the subscription's platform (LookupError: not configured)."""
@@ -105,22 +104,16 @@ class DailyPoster:
             raise LookupError(f"{subscription.name}: {platform} is not configured")
         return poster
 
-    async def _build(
-        self, subscription: Subscription, spec: str, window: DayWindow
-    ) -> tuple[str, RepoDigest | SourceError]:
-        try:
-            digest = await self._engine.build(
-                self._sources(spec),
-                window,
-                subscription.language,
-                commit_filter=CommitFilter(subscription.filters),
-            )
-        except SourceError as exc:
-            return spec, exc
-        return spec, digest
+    async def _build(self, subscription: Subscription, window: DayWindow, spec: str) -> RepoDigest:
+        return await self._engine.build(
+            self._sources(spec),
+            window,
+            subscription.language,
+            commit_filter=CommitFilter(subscription.filters),
+        )
 
     async def _post(
-        self, subscription: Subscription, digest: RepoDigest, poster: ChatPoster
+        self, subscription: Subscription, digest: RepoDigest, *, poster: ChatPoster
     ) -> DailyResult:
         if not digest.entries and subscription.skip_empty:
             return DailyResult(digest.repo, 0, None)
@@ -132,6 +125,31 @@ class DailyPoster:
         except (DeliveryError, LostClaim) as exc:
             return DailyResult(digest.repo, len(digest.entries), None, exc)
         return DailyResult(digest.repo, len(digest.entries), outcome)
+
+
+async def build_then_post(
+    specs: Sequence[str],
+    build: Callable[[str], Awaitable[B]],
+    post: Callable[[B], Awaitable[DailyResult]],
+) -> list[DailyResult]:
+    """Build a few repositories at once (bot.fanout), post them one by one in the given order.
+
+    A repository whose source fails is said once, in its result; the next one goes on.
+    """
+
+    async def one(spec: str) -> tuple[str, B | SourceError]:
+        try:
+            return spec, await build(spec)
+        except SourceError as exc:
+            return spec, exc
+
+    results = []
+    async for spec, built in in_order([partial(one, spec) for spec in specs]):
+        if isinstance(built, SourceError):
+            results.append(DailyResult(spec, 0, None, built))
+        else:
+            results.append(await post(built))
+    return results
 
 
 _STATES = {

@@ -14,12 +14,11 @@ from functools import partial
 
 from bot.cadence import covered_days
 from bot.chat import ChatPoster, WeeklySummaryMessage
-from bot.daily import DailyPoster, DailyResult
+from bot.daily import DailyPoster, DailyResult, build_then_post
 from bot.days import DayWindow
 from bot.delivery import Publisher, ReportLinks, post_key
 from bot.digest import CommitFilter, DigestEngine
-from bot.errors import DeliveryError, LostClaim, SourceError
-from bot.fanout import in_order
+from bot.errors import DeliveryError, LostClaim
 from bot.models import RepoDigest
 from bot.ports import CommitSource
 from bot.subscriptions import Subscription
@@ -56,26 +55,14 @@ class WeeklyPoster(DailyPoster):
 
     async def run(self, subscription: Subscription, fired_on: date) -> list[DailyResult]:
         """Post the seven days before `fired_on` (in the subscription's zone), per repository."""
-        poster = self._poster_for(subscription)
-        results = []
-        weeks = [partial(self._week, subscription, spec, fired_on) for spec in subscription.repos]
-        async for spec, built in in_order(weeks):
-            if isinstance(built, SourceError):  # said once, in the result; the next one goes on
-                results.append(DailyResult(spec, 0, None, built))
-            else:
-                results.append(await self._post_week(subscription, built, poster))
-        return results
-
-    async def _week(
-        self, subscription: Subscription, spec: str, fired_on: date
-    ) -> tuple[str, list[RepoDigest] | SourceError]:
-        try:
-            return spec, await self.days(subscription, spec, fired_on)
-        except SourceError as exc:
-            return spec, exc
+        return await build_then_post(
+            subscription.repos,
+            partial(self.days, subscription, fired_on=fired_on),
+            partial(self._post_week, subscription, poster=self._poster_for(subscription)),
+        )
 
     async def _post_week(
-        self, subscription: Subscription, days: list[RepoDigest], poster: ChatPoster
+        self, subscription: Subscription, days: list[RepoDigest], *, poster: ChatPoster
     ) -> DailyResult:
         week = week_digest(days)
         if not week.entries and subscription.skip_empty:

@@ -71,6 +71,7 @@ class Presser(Protocol):
     async def private_line(self) -> PrivateLine | None:
         """Where private messages reach the presser, or None when they cannot (yet) be reached.
 
-        Sends nothing the presser sees: a platform may probe (Telegram: a chat action).
+        A platform may probe (Telegram: a chat action); when it returns None it has told the
+        presser, in its own words, how to make a private line possible.
         """
         ...

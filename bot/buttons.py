@@ -27,11 +27,6 @@ from bot.models import DigestEntry
 from bot.observed import observed_press
 from bot.sanitize import safe_text
 
-# Telegram cannot start a chat with a user: they must open one with the bot first.
-START_PRIVATE = (
-    "I can't message you privately yet: open a chat with me (tap my name, then Start), "
-    "then press Show diff again."
-)
 _NO_DIFF = "I no longer have this commit's diff stored; try /digest explain with its SHA."
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 _log = logging.getLogger(__name__)
@@ -151,8 +146,7 @@ class ButtonDesk:
         event, link, entry, presser = press.event, press.link, press.entry, press.presser
         commit, minute = entry.commit, int(self._now().timestamp() // 60)
         line = await presser.private_line()  # before the de-duplication: a retry must work
-        if line is None:
-            await presser.acknowledge(START_PRIVATE, alert=True)
+        if line is None:  # the platform has told the presser how to open one
             return
         key = f"diff:{event.target.channel}:{event.user}:{commit.sha}:{minute}"
         if not await self._seen.first_time(event.target.platform, key, self._now()):

@@ -19,8 +19,7 @@ from adapters.telegram.app import (
     start,
     stop,
 )
-from adapters.telegram.team import TelegramAdmins
-from bot.buttons import START_PRIVATE
+from adapters.telegram.team import START_PRIVATE, TelegramAdmins
 from bot.chat import ChatTarget, MessageRef
 from bot.days import DayWindow
 from bot.delivery import post_key

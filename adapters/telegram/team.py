@@ -30,6 +30,11 @@ PLATFORM = "telegram"
 ANSWER_CHARS = 200  # answerCallbackQuery text: 0–200 characters
 _KINDS = {code: kind for kind, code in KIND_CODES.items()}
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+# A bot cannot start a chat with a user: they must open one with the bot first.
+START_PRIVATE = (
+    "I can't message you privately yet: open a chat with me (tap my name, then Start), "
+    "then press Show diff again."
+)
 _log = logging.getLogger(__name__)
 
 
@@ -93,6 +98,7 @@ class TelegramPresser:
             await self._bot.send_chat_action(user, ChatAction.TYPING)
         except (Forbidden, BadRequest) as exc:
             _log.info("telegram: no private chat with %s: %s", user, exc.message)
+            await self.acknowledge(START_PRIVATE, alert=True)
             return None
         return PrivateLine(self._poster, ChatTarget(PLATFORM, str(user)))
 
